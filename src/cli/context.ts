@@ -1,0 +1,134 @@
+/**
+ * @module cli/context
+ * What every DNS command shares: the `--server`/`--lab`/`--timeout`/`--tries`/`--tcp` options, building the
+ * resolver (the only place defaults are made), output on stdout and colour decisions.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { lookup as systemLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { MxError } from '../core/errors.js';
+import type { Resolver } from '../dns/resolver.js';
+import { createResolver } from '../dns/resolver.js';
+import { parseServer, systemServers } from '../dns/servers.js';
+import type { DnsServer } from '../dns/types.js';
+import type { Lab } from '../lab/index.js';
+import { startLab } from '../lab/index.js';
+
+/** The example world shipped with the package. */
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/zones', import.meta.url));
+
+export interface DnsCliOptions {
+  server?: string[];
+  lab?: string[];
+  timeout: number;
+  tries: number;
+  tcp?: boolean;
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function parsePositiveNumber(name: string, integer: boolean) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new MxError(
+        'MX_INVALID_ARGUMENT',
+        `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** Adds the DNS options every resolving command takes. */
+export function addDnsOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '-s, --server <host[:port]>',
+        'DNS server to ask (repeatable; IPv6 as [::1]:5353); default: /etc/resolv.conf',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--lab <zone-file-or-dir>',
+        'start an in-process lab from zone files and ask it (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option('--timeout <seconds>', 'time for one attempt')
+        .default(2)
+        .argParser(parsePositiveNumber('--timeout', false)),
+    )
+    .addOption(
+      new Option('--tries <n>', 'attempts per question, rotating servers')
+        .default(3)
+        .argParser(parsePositiveNumber('--tries', true)),
+    )
+    .option('--tcp', 'use TCP only')
+    .option('--json', 'print JSON (see the README for the shape)');
+}
+
+async function resolveServer(text: string): Promise<DnsServer> {
+  const server = parseServer(text);
+  if (isIP(server.host) !== 0) return server;
+  try {
+    const { address } = await systemLookup(server.host);
+    return { ...server, host: address };
+  } catch (err) {
+    throw new MxError(
+      'MX_INVALID_SERVER',
+      `cannot find the address of server ${server.host}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** A resolver per the options, and the lab behind it when `--lab` was given (close it when done). */
+export async function buildResolver(
+  options: DnsCliOptions,
+  extra: { recursionDesired?: boolean } = {},
+): Promise<{ resolver: Resolver; lab: Lab | null }> {
+  if (options.lab && options.server) {
+    throw new MxError('MX_INVALID_ARGUMENT', 'give --server or --lab, not both');
+  }
+  let lab: Lab | null = null;
+  let servers: DnsServer[];
+  if (options.lab) {
+    lab = await startLab({ zones: options.lab });
+    servers = [lab.dns];
+  } else if (options.server) {
+    servers = await Promise.all(options.server.map(resolveServer));
+  } else {
+    servers = await systemServers();
+  }
+  const resolver = createResolver({
+    servers,
+    timeoutMs: Math.round(options.timeout * 1000),
+    attempts: options.tries,
+    ...(options.tcp ? { tcp: true } : {}),
+    ...(extra.recursionDesired !== undefined ? { recursionDesired: extra.recursionDesired } : {}),
+  });
+  return { resolver, lab };
+}
+
+/** Colour on stdout: off with NO_COLOR or when stdout is not a terminal; FORCE_COLOR turns it on. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}
+
+/** Aborted on the first Ctrl-C or SIGTERM, so long work stops cleanly. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (sig: string) => controller.abort(new MxError('MX_INTERRUPTED', `interrupted by ${sig}`));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return controller.signal;
+}

@@ -1,0 +1,37 @@
+/**
+ * @module core/random
+ * Injected randomness. Equal-preference MX hosts are shuffled with it (RFC 5321 §5.1), so tests and `--seed`
+ * make the order reproducible while the default stays unpredictable.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** A source of floats in [0, 1). */
+export type Rng = () => number;
+
+/** The default: uniform from the operating system's CSPRNG. */
+export const systemRng: Rng = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+
+/**
+ * A small, fast seeded generator (mulberry32). The same seed gives the same sequence on every platform.
+ * @example const rng = seededRng(42); rng(); // 0.6011…
+ */
+export function seededRng(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle into a new array. */
+export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+/**
+ * @module dns/cache
+ * A TTL-respecting cache of resolved questions with in-flight de-duplication, one per command run
+ * (or per scan). It stores only outcomes of questions this client asked and validated; records that rode
+ * along in other sections are never cached, so a reply cannot plant data for names it was not asked about.
+ * Negative answers are kept for the SOA-derived time of RFC 2308 §5; failures (timeouts, SERVFAIL) are not kept.
+ */
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+
+interface Entry<T> {
+  value: T;
+  storedAt: number;
+  expiresAt: number;
+}
+
+export interface DnsCacheOptions {
+  clock?: Clock;
+  /** Entries kept at most; the oldest are evicted first. Default 10,000. */
+  maxEntries?: number;
+}
+
+/** A bounded TTL map plus the promises of questions in flight. */
+export class DnsCache<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly inflight = new Map<string, Promise<T>>();
+  private readonly clock: Clock;
+  private readonly maxEntries: number;
+  /** Look-ups answered from the cache or from a question already in flight. */
+  hits = 0;
+  misses = 0;
+
+  constructor(options: DnsCacheOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** The cached value and how many seconds it has aged, or undefined when absent or expired. */
+  get(key: string): { value: T; ageSeconds: number } | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    const now = this.clock.now();
+    if (now >= entry.expiresAt) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return { value: entry.value, ageSeconds: Math.floor((now - entry.storedAt) / 1000) };
+  }
+
+  set(key: string, value: T, ttlSeconds: number): void {
+    if (!(ttlSeconds > 0)) return;
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    const now = this.clock.now();
+    this.entries.delete(key);
+    this.entries.set(key, { value, storedAt: now, expiresAt: now + ttlSeconds * 1000 });
+  }
+
+  /**
+   * Returns the cached value, joins a look-up already in flight, or runs `load` once and caches its result
+   * for `ttlOf(result)` seconds.
+   */
+  async through(
+    key: string,
+    load: () => Promise<T>,
+    ttlOf: (value: T) => number,
+  ): Promise<{ value: T; cached: boolean; ageSeconds: number }> {
+    const hit = this.get(key);
+    if (hit) {
+      this.hits++;
+      return { value: hit.value, cached: true, ageSeconds: hit.ageSeconds };
+    }
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.hits++;
+      return { value: await pending, cached: true, ageSeconds: 0 };
+    }
+    this.misses++;
+    const promise = load();
+    this.inflight.set(key, promise);
+    try {
+      const value = await promise;
+      this.set(key, value, ttlOf(value));
+      return { value, cached: false, ageSeconds: 0 };
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * @module dns/resolver
+ * The driver: sends questions to the configured servers with a per-attempt timeout and a retry policy,
+ * falls back to TCP when a UDP reply is truncated (RFC 7766 §5; RFC 1035 §4.2.1), follows CNAME chains
+ * across responses (RFC 1034 §5.3.3), and keeps one TTL-respecting cache. Outcomes are values: NXDOMAIN,
+ * NODATA, SERVFAIL, REFUSED and timeouts are all returned, never thrown; only the caller's abort throws.
+ */
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../core/clock.js';
+import { MxError } from '../core/errors.js';
+import { DnsCache } from './cache.js';
+import type { Classified, CnameLink } from './classify.js';
+import { MAX_CNAME_HOPS, classifyResponse, negativeTtl } from './classify.js';
+import { encodeQuery } from './message.js';
+import { exchangeTcp } from './transport/tcp.js';
+import type { ExchangeOutcome } from './transport/types.js';
+import { exchangeUdp } from './transport/udp.js';
+import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, Transport } from './types.js';
+import { formatServer } from './servers.js';
+
+/** Published for every exchange: `{server, question, outcome}`. Subscribe for a `--trace` view. */
+export const queryChannel = channel('mxray:dns:query');
+
+export interface ResolverOptions {
+  servers: DnsServer[];
+  /** Time allowed for one attempt (one server, UDP plus any TCP fallback). Default 2000 ms. */
+  timeoutMs?: number;
+  /** Attempts per question, rotating through the servers. Default 3. */
+  attempts?: number;
+  /** Use TCP only. */
+  tcp?: boolean;
+  /** Send EDNS0 (default true). */
+  edns?: boolean;
+  /** Set RD (default true; false to question authoritative servers as they are). */
+  recursionDesired?: boolean;
+  /** Ask for DNSSEC records and the AD bit (DO=1). */
+  dnssecOk?: boolean;
+  clock?: Clock;
+  /** A cache to share; by default each resolver has its own. */
+  cache?: DnsCache<DnsOutcome>;
+}
+
+/** Where an outcome came from. */
+export interface Provenance {
+  /** `host:port` of the server that gave the final reply (or was last tried). */
+  server: string;
+  transport: Transport;
+  /** Exchanges sent, over all servers and CNAME hops. */
+  attempts: number;
+  elapsedMs: number;
+  /** Replies that failed validation and were dropped, with the reason. */
+  dropped: string[];
+}
+
+/** One question sent as is: the raw response, like dig shows it. */
+export type QueryOutcome = Provenance &
+  (
+    | { kind: 'response'; response: DnsResponse }
+    | { kind: 'timeout'; timeoutMs: number }
+    | { kind: 'network'; error: string }
+  );
+
+/** A question resolved: CNAMEs followed, the outcome classified. */
+export type DnsOutcome = Provenance & {
+  question: DnsQuestion;
+  /** The CNAME chain walked from the question's name, possibly empty. */
+  cnames: CnameLink[];
+  /** True when served from the cache (TTLs are then aged). */
+  cached: boolean;
+} & (
+    | { kind: 'answer'; records: DnsRecord[]; authenticated: boolean }
+    | { kind: 'nxdomain'; soa: DnsRecord | null }
+    | { kind: 'nodata'; soa: DnsRecord | null }
+    | { kind: 'cname-loop' }
+    | { kind: 'referral'; nameservers: string[] }
+    | { kind: 'servfail' | 'refused' | 'formerr' | 'notimp' | 'error'; rcode: string }
+    | { kind: 'timeout'; timeoutMs: number }
+    | { kind: 'network'; error: string }
+  );
+
+export type DnsOutcomeKind = DnsOutcome['kind'];
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface Resolver {
+  readonly servers: readonly DnsServer[];
+  /** Sends one question and returns the reply as received (retries on timeout; no CNAME following, no cache). */
+  query(question: DnsQuestion, options?: CallOptions): Promise<QueryOutcome>;
+  /** Resolves a question: CNAME chains followed and reported, the outcome classified, the cache used. */
+  resolve(question: DnsQuestion, options?: CallOptions): Promise<DnsOutcome>;
+  readonly cache: DnsCache<DnsOutcome>;
+}
+
+const FAILOVER_RCODES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP']);
+
+/**
+ * Creates a resolver over the given servers.
+ * @example
+ * const r = createResolver({ servers: [{ host: '127.0.0.1', port: 5300 }] });
+ * const mx = await r.resolve({ name: 'example.com', type: 'MX' });
+ * if (mx.kind === 'answer') console.log(mx.records);
+ */
+export function createResolver(options: ResolverOptions): Resolver {
+  if (options.servers.length === 0) throw new MxError('MX_DNS_NO_SERVERS', 'no DNS server to ask');
+  const servers = options.servers.slice();
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const maxAttempts = Math.max(1, options.attempts ?? 3);
+  const cache = options.cache ?? new DnsCache<DnsOutcome>(options.clock ? { clock: options.clock } : {});
+  let next = 0;
+
+  async function exchangeOnce(
+    server: DnsServer,
+    question: DnsQuestion,
+    signal?: AbortSignal,
+  ): Promise<ExchangeOutcome> {
+    const { id, bytes } = encodeQuery(question, {
+      edns: options.edns ?? true,
+      recursionDesired: options.recursionDesired ?? true,
+      dnssecOk: options.dnssecOk ?? false,
+    });
+    const req = { server, question, id, bytes, timeoutMs, signal };
+    let outcome = options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);
+    if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
+      // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server.
+      const viaTcp = await exchangeTcp({ ...req, timeoutMs: Math.max(1, timeoutMs - outcome.elapsedMs) });
+      outcome = {
+        ...viaTcp,
+        elapsedMs: outcome.elapsedMs + viaTcp.elapsedMs,
+        dropped: [...outcome.dropped, ...viaTcp.dropped],
+      };
+    }
+    if (queryChannel.hasSubscribers) queryChannel.publish({ server: formatServer(server), question, outcome });
+    return outcome;
+  }
+
+  async function query(question: DnsQuestion, call: CallOptions = {}): Promise<QueryOutcome> {
+    call.signal?.throwIfAborted();
+    const start = performance.now();
+    const dropped: string[] = [];
+    const first = next++ % servers.length;
+    let last: QueryOutcome | undefined;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const server = servers[(first + attempt) % servers.length]!;
+      const out = await exchangeOnce(server, question, call.signal);
+      dropped.push(...out.dropped);
+      const prov = {
+        server: formatServer(server),
+        transport: out.transport,
+        attempts: attempt + 1,
+        elapsedMs: Math.round(performance.now() - start),
+        dropped,
+      };
+      if (out.kind === 'response') {
+        last = { ...prov, kind: 'response', response: out.response };
+        // Another server may answer where this one failed; with a single server, SERVFAIL is its answer.
+        const untried = attempt + 1 < servers.length;
+        if (FAILOVER_RCODES.has(out.response.rcode) && untried && attempt + 1 < maxAttempts) continue;
+        return last;
+      }
+      last =
+        out.kind === 'timeout'
+          ? { ...prov, kind: 'timeout', timeoutMs }
+          : { ...prov, kind: 'network', error: out.error };
+    }
+    return last!;
+  }
+
+  async function resolveUncached(question: DnsQuestion, call: CallOptions): Promise<DnsOutcome> {
+    const start = performance.now();
+    const cnames: CnameLink[] = [];
+    const seen = new Set<string>();
+    let attempts = 0;
+    let name = question.name;
+    const dropped: string[] = [];
+    for (let hop = 0; ; hop++) {
+      const raw = await query({ name, type: question.type }, call);
+      attempts += raw.attempts;
+      dropped.push(...raw.dropped);
+      const base = {
+        question,
+        cnames,
+        cached: false,
+        server: raw.server,
+        transport: raw.transport,
+        attempts,
+        elapsedMs: Math.round(performance.now() - start),
+        dropped,
+      };
+      if (raw.kind === 'timeout') return { ...base, kind: 'timeout', timeoutMs: raw.timeoutMs };
+      if (raw.kind === 'network') return { ...base, kind: 'network', error: raw.error };
+      const c: Classified = classifyResponse(raw.response, name, question.type, seen);
+      if ('cnames' in c) cnames.push(...c.cnames);
+      switch (c.kind) {
+        case 'answer':
+          return { ...base, kind: 'answer', records: c.records, authenticated: raw.response.flags.ad };
+        case 'nxdomain':
+        case 'nodata':
+          return { ...base, kind: c.kind, soa: c.soa };
+        case 'cname-loop':
+          return { ...base, kind: 'cname-loop' };
+        case 'referral':
+          return { ...base, kind: 'referral', nameservers: c.nameservers };
+        case 'follow':
+          for (const link of c.cnames) seen.add(link.name);
+          if (hop >= MAX_CNAME_HOPS || seen.has(c.target)) return { ...base, kind: 'cname-loop' };
+          name = c.target;
+          continue;
+        default:
+          return { ...base, kind: c.kind, rcode: c.rcode };
+      }
+    }
+  }
+
+  async function resolve(question: DnsQuestion, call: CallOptions = {}): Promise<DnsOutcome> {
+    call.signal?.throwIfAborted();
+    const key = `${question.name}|${question.type}`;
+    const { value, cached, ageSeconds } = await cache.through(key, () => resolveUncached(question, call), cacheTtl);
+    if (!cached) return value;
+    return ageOutcome(value, ageSeconds);
+  }
+
+  return { servers, query, resolve, cache };
+}
+
+/** Seconds an outcome may be cached: the smallest TTL involved; negative per RFC 2308; failures not at all. */
+function cacheTtl(o: DnsOutcome): number {
+  const chain = o.cnames.map((c) => c.ttl);
+  switch (o.kind) {
+    case 'answer':
+      return Math.min(...chain, ...o.records.map((r) => r.ttl));
+    case 'nxdomain':
+    case 'nodata':
+      return Math.min(...chain, negativeTtl(o.soa));
+    default:
+      return 0;
+  }
+}
+
+/** A cached outcome with TTLs reduced by the time it has spent in the cache. */
+function ageOutcome(o: DnsOutcome, ageSeconds: number): DnsOutcome {
+  const age = (ttl: number) => Math.max(0, ttl - ageSeconds);
+  const cnames = o.cnames.map((c) => ({ ...c, ttl: age(c.ttl) }));
+  const extra = { cnames, cached: true, attempts: 0, elapsedMs: 0, dropped: [] };
+  if (o.kind === 'answer') return { ...o, ...extra, records: o.records.map((r) => ({ ...r, ttl: age(r.ttl) })) };
+  return { ...o, ...extra };
+}

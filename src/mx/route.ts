@@ -1,0 +1,311 @@
+/**
+ * @module mx/route
+ * A domain's mail route, exactly as a sending server computes it:
+ * - RFC 5321 §5.1: MX records by preference, equal preferences in random order, the implicit MX (the domain
+ *   itself at preference 0) when there is no MX but an address, local-host pruning, every exchange's addresses;
+ *   a temporary DNS failure means "try later", never "no MX".
+ * - RFC 7505: a lone MX `0 .` (null MX) means the domain accepts no mail.
+ * - RFC 2181 §10.3: an exchange must not be a CNAME (followed, with a warning); RFC 5321 §5.1 / RFC 7505 §3:
+ *   an exchange must be a name, not an address literal.
+ */
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Rng } from '../core/random.js';
+import { seededRng, shuffle, systemRng } from '../core/random.js';
+import { normalizeName } from '../dns/name.js';
+import type { CallOptions, DnsOutcome, Resolver } from '../dns/resolver.js';
+import { describeFailure, isTemporary } from './failure.js';
+
+export type RouteOutcome = 'deliverable' | 'null-mx' | 'no-mail-route' | 'no-domain' | 'temp-failure';
+
+/** One exchange in attempt order. */
+export interface RouteHost {
+  /** Lowercase A-label name, no trailing dot. */
+  exchange: string;
+  preference: number;
+  /** Every address a sender would try, IPv6 first (RFC 6724 default policy), then IPv4. */
+  addresses: string[];
+  ipv4: string[];
+  ipv6: string[];
+  /** The canonical name when the exchange is a CNAME (RFC 2181 §10.3 violation), else null. */
+  canonical: string | null;
+  /** Why the host has no addresses, or null. */
+  error: string | null;
+}
+
+/** The route contract of `mxray route --json` (stable: fields are only ever added). */
+export interface MailRoute {
+  domain: string;
+  outcome: RouteOutcome;
+  implicit: boolean;
+  hosts: RouteHost[];
+  warnings: string[];
+  /** For outcomes other than `deliverable`: what was found, in words. */
+  reason: string | null;
+  /** TTL of the MX RRset (or of the addresses for an implicit MX), null when none. */
+  ttl: number | null;
+  /** The canonical name when the domain itself is a CNAME. */
+  canonical: string | null;
+  /** Local-host pruning (RFC 5321 §5.1) when `as` matched an exchange. */
+  pruned: { matched: string; preference: number; dropped: string[] } | null;
+  /** DNS exchanges sent for this route (cache hits are free). */
+  queries: number;
+  elapsedMs: number;
+}
+
+export interface RouteOptions extends CallOptions {
+  resolver: Resolver;
+  /** Randomness for shuffling equal preferences. */
+  rng?: Rng;
+  /** Shortcut for `rng: seededRng(seed)`: the same seed gives the same order. */
+  seed?: number;
+  /** Names and addresses the sender is known by, for local-host pruning. */
+  as?: readonly string[];
+}
+
+interface MxEntry {
+  preference: number;
+  exchange: string;
+}
+
+/**
+ * Resolves a domain's mail route.
+ * @example
+ * const route = await resolveRoute('example.com', { resolver, seed: 1 });
+ * route.outcome // 'deliverable'
+ * route.hosts.map((h) => `${h.preference} ${h.exchange}`) // ['10 mail1.example.com', …]
+ */
+export async function resolveRoute(input: string, options: RouteOptions): Promise<MailRoute> {
+  options.signal?.throwIfAborted();
+  const start = performance.now();
+  const domain = normalizeName(input);
+  const rng = options.rng ?? (options.seed !== undefined ? seededRng(options.seed) : systemRng);
+  const resolver = options.resolver;
+  const call: CallOptions = { signal: options.signal };
+  let queries = 0;
+  const ask = async (name: string, type: 'MX' | 'A' | 'AAAA'): Promise<DnsOutcome> => {
+    const o = await resolver.resolve({ name, type }, call);
+    queries += o.attempts;
+    return o;
+  };
+  const route: MailRoute = {
+    domain,
+    outcome: 'deliverable',
+    implicit: false,
+    hosts: [],
+    warnings: [],
+    reason: null,
+    ttl: null,
+    canonical: null,
+    pruned: null,
+    queries: 0,
+    elapsedMs: 0,
+  };
+  const finish = (): MailRoute => {
+    route.queries = queries;
+    route.elapsedMs = Math.round(performance.now() - start);
+    return route;
+  };
+  const fail = (outcome: RouteOutcome, reason: string): MailRoute => {
+    route.outcome = outcome;
+    route.reason = reason;
+    return finish();
+  };
+
+  const mx = await ask(domain, 'MX');
+  const last = mx.cnames.at(-1);
+  if (last) {
+    route.canonical = last.target;
+    route.warnings.push(`${domain} is a CNAME for ${last.target}; its MX records are used (RFC 5321 §5.1)`);
+  }
+  const target = route.canonical ?? domain;
+
+  switch (mx.kind) {
+    case 'answer':
+      break;
+    case 'nxdomain':
+      return fail('no-domain', `${target} does not exist (NXDOMAIN from ${mx.server})`);
+    case 'nodata':
+      await implicitRoute(target, route, ask);
+      return finish();
+    default:
+      return fail('temp-failure', `the MX question failed: ${describeFailure(mx)}; a sender would retry later`);
+  }
+
+  route.ttl = Math.min(...mx.records.map((r) => r.ttl));
+  const entries = mx.records.map((r) => {
+    const d = r.data as { preference?: number; exchange: string };
+    return { preference: d.preference ?? 0, exchange: d.exchange };
+  });
+
+  // RFC 7505 §3: a null MX is the only MX record; `0 .` beside others is a configuration error.
+  const nulls = entries.filter((e) => e.exchange === '');
+  if (nulls.length > 0 && nulls.length === entries.length) {
+    if (nulls.some((e) => e.preference !== 0)) {
+      route.warnings.push('the null MX has a preference other than 0 (RFC 7505 §3 says 0)');
+    }
+    return fail('null-mx', `${target} publishes a null MX (RFC 7505): it accepts no mail`);
+  }
+  if (nulls.length > 0) {
+    route.warnings.push(
+      `a null MX ("." exchange) stands beside ${entries.length - nulls.length} other MX record(s); RFC 7505 §3 forbids this, and the "." entry is ignored`,
+    );
+  }
+
+  const ordered = orderExchanges(
+    entries.filter((e) => e.exchange !== ''),
+    rng,
+    route.warnings,
+  );
+  route.hosts = await Promise.all(ordered.map((e) => resolveHost(e, ask, route.warnings)));
+
+  if (options.as && options.as.length > 0) {
+    const pruned = pruneLocal(route.hosts, options.as);
+    if (pruned) {
+      route.pruned = pruned.info;
+      route.hosts = pruned.hosts;
+      if (route.hosts.length === 0) {
+        return fail(
+          'no-mail-route',
+          `the sender (${pruned.info.matched}) is the best MX for ${target} (preference ${pruned.info.preference}): ` +
+            'RFC 5321 §5.1 leaves no host to send to, so the mail would loop; this is a configuration error',
+        );
+      }
+    }
+  }
+
+  if (!route.hosts.some((h) => h.addresses.length > 0)) {
+    const temporary = route.hosts.some((h) => h.error?.startsWith('temporary'));
+    return fail(
+      temporary ? 'temp-failure' : 'no-mail-route',
+      temporary
+        ? 'no exchange has an address yet and some address look-ups failed temporarily; a sender would retry later'
+        : 'no exchange has an address: a sender has nowhere to connect',
+    );
+  }
+  return finish();
+}
+
+/**
+ * Sorts by preference, keeps an exchange listed twice once at its best preference, and shuffles each group of
+ * equal preference (RFC 5321 §5.1: "the sender-SMTP MUST randomize them to spread the load").
+ */
+export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: string[] = []): MxEntry[] {
+  const best = new Map<string, MxEntry>();
+  for (const e of entries) {
+    const seen = best.get(e.exchange);
+    if (!seen) {
+      best.set(e.exchange, e);
+      continue;
+    }
+    const keep = e.preference < seen.preference ? e : seen;
+    warnings.push(
+      `${e.exchange} is listed more than once (preferences ${Math.min(seen.preference, e.preference)} and ${Math.max(seen.preference, e.preference)}); it is tried once, at ${keep.preference}`,
+    );
+    best.set(e.exchange, keep);
+  }
+  const groups = new Map<number, MxEntry[]>();
+  for (const e of best.values()) groups.set(e.preference, [...(groups.get(e.preference) ?? []), e]);
+  return [...groups.keys()].sort((a, b) => a - b).flatMap((p) => shuffle(groups.get(p)!, rng));
+}
+
+type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => Promise<DnsOutcome>;
+
+function isAddressLiteral(exchange: string): boolean {
+  const bare = exchange.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '');
+  return isIP(bare) !== 0;
+}
+
+async function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): Promise<RouteHost> {
+  const host: RouteHost = {
+    exchange: entry.exchange,
+    preference: entry.preference,
+    addresses: [],
+    ipv4: [],
+    ipv6: [],
+    canonical: null,
+    error: null,
+  };
+  if (isAddressLiteral(entry.exchange)) {
+    host.error = 'the exchange is an IP address, not a host name';
+    warnings.push(
+      `MX ${entry.preference} ${entry.exchange} is an address literal; an MX must name a host (RFC 5321 §5.1), so senders do not use it`,
+    );
+    return host;
+  }
+  const [a, aaaa] = await Promise.all([ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA')]);
+  const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
+  if (chain) {
+    host.canonical = chain.target;
+    warnings.push(
+      `${entry.exchange} is a CNAME for ${chain.target}; an MX must point at a host's own name (RFC 2181 §10.3), though senders follow it`,
+    );
+  }
+  host.ipv4 = a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [];
+  host.ipv6 = aaaa.kind === 'answer' ? aaaa.records.map((r) => String(r.data)) : [];
+  host.addresses = [...host.ipv6, ...host.ipv4];
+  if (host.addresses.length > 0) return host;
+  const failed = [a, aaaa].find(isTemporary);
+  if (failed) {
+    host.error = `temporary failure: ${describeFailure(failed)}`;
+    warnings.push(
+      `${entry.exchange}: address look-up failed (${describeFailure(failed)}); a sender would try it later`,
+    );
+  } else {
+    host.error = a.kind === 'nxdomain' ? 'the name does not exist' : 'no A or AAAA record';
+    warnings.push(`${entry.exchange} has no address (${host.error}); a sender skips it`);
+  }
+  return host;
+}
+
+/** No MX: the domain's own addresses, if any, are its implicit MX at preference 0 (RFC 5321 §5.1). */
+async function implicitRoute(domain: string, route: MailRoute, ask: Ask): Promise<void> {
+  const [a, aaaa] = await Promise.all([ask(domain, 'A'), ask(domain, 'AAAA')]);
+  const ipv4 = a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [];
+  const ipv6 = aaaa.kind === 'answer' ? aaaa.records.map((r) => String(r.data)) : [];
+  if (ipv4.length + ipv6.length > 0) {
+    route.implicit = true;
+    const ttls = [a, aaaa].flatMap((o) => (o.kind === 'answer' ? o.records.map((r) => r.ttl) : []));
+    route.ttl = Math.min(...ttls);
+    route.hosts = [
+      { exchange: domain, preference: 0, addresses: [...ipv6, ...ipv4], ipv4, ipv6, canonical: null, error: null },
+    ];
+    route.warnings.push(`${domain} has no MX record; mail goes to its own address (the implicit MX of RFC 5321 §5.1)`);
+    return;
+  }
+  const failed = [a, aaaa].find(isTemporary);
+  route.outcome = failed ? 'temp-failure' : 'no-mail-route';
+  route.reason = failed
+    ? `no MX record, and the address look-up failed: ${describeFailure(failed)}; a sender would retry later`
+    : `${domain} exists but has neither an MX record nor an address: no mail can be delivered to it`;
+}
+
+/**
+ * RFC 5321 §5.1: when the sender is itself one of the exchanges, it drops that preference level and every worse
+ * one, so mail only moves towards better MX hosts. Matches exchange names (and their CNAME targets) against
+ * the given names, and addresses against the given addresses.
+ */
+export function pruneLocal(
+  hosts: readonly RouteHost[],
+  as: readonly string[],
+): { hosts: RouteHost[]; info: { matched: string; preference: number; dropped: string[] } } | null {
+  const addresses = new Set(as.filter((x) => isIP(x) !== 0).map((x) => x.toLowerCase()));
+  const names = new Set(as.filter((x) => isIP(x) === 0).map((x) => normalizeName(x)));
+  const matches = hosts.filter(
+    (h) =>
+      names.has(h.exchange) ||
+      (h.canonical !== null && names.has(h.canonical)) ||
+      h.addresses.some((a) => addresses.has(a.toLowerCase())),
+  );
+  if (matches.length === 0) return null;
+  const level = Math.min(...matches.map((h) => h.preference));
+  const first = matches.find((h) => h.preference === level)!;
+  return {
+    hosts: hosts.filter((h) => h.preference < level),
+    info: {
+      matched: first.exchange,
+      preference: level,
+      dropped: hosts.filter((h) => h.preference >= level).map((h) => h.exchange),
+    },
+  };
+}
