@@ -14,6 +14,7 @@ import { createResolver } from '../dns/resolver.js';
 import { parseServer, systemServers } from '../dns/servers.js';
 import type { DnsServer } from '../dns/types.js';
 import type { Lab } from '../lab/index.js';
+import type { PhaseTimeouts } from '../smtp/probe.js';
 import { startLab } from '../lab/index.js';
 
 /** The example world shipped with the package. */
@@ -22,7 +23,8 @@ export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/zones', import
 export interface DnsCliOptions {
   server?: string[];
   lab?: string[];
-  timeout: number;
+  /** Seconds: one DNS attempt, and each SMTP phase for commands that talk SMTP. */
+  timeout?: number;
   tries: number;
   tcp?: boolean;
   json?: boolean;
@@ -45,8 +47,33 @@ export function parsePositiveNumber(name: string, integer: boolean) {
   };
 }
 
-/** Adds the DNS options every resolving command takes. */
-export function addDnsOptions(cmd: Command): Command {
+/** Parses a TCP port, 1–65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535)
+    throw new MxError('MX_INVALID_ARGUMENT', `port ${JSON.stringify(value)} is not 1–65535`);
+  return n;
+}
+
+/** SMTP phase timeouts: `--timeout S` sets every phase; otherwise the defaults. */
+export function phaseTimeouts(options: DnsCliOptions, defaults: PhaseTimeouts): PhaseTimeouts {
+  if (options.timeout === undefined) return defaults;
+  const ms = Math.round(options.timeout * 1000);
+  return { connectMs: ms, greetingMs: ms, commandMs: ms, tlsMs: ms };
+}
+
+/** The DNS attempt timeout when `--timeout` is not given. */
+const DNS_TIMEOUT_S = 2;
+
+/**
+ * Adds the DNS options every resolving command takes. For commands that talk SMTP, `--timeout` has no default
+ * (DNS keeps its 2 s; SMTP phases keep theirs) and, when given, sets both.
+ */
+export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean } = {}): Command {
+  const timeout = new Option(
+    '--timeout <seconds>',
+    kind.smtpTimeout ? 'time for each DNS attempt and each SMTP phase' : 'time for one attempt',
+  ).argParser(parsePositiveNumber('--timeout', false));
   return cmd
     .addOption(
       new Option(
@@ -60,11 +87,7 @@ export function addDnsOptions(cmd: Command): Command {
         'start an in-process lab from zone files and ask it (repeatable)',
       ).argParser(collect),
     )
-    .addOption(
-      new Option('--timeout <seconds>', 'time for one attempt')
-        .default(2)
-        .argParser(parsePositiveNumber('--timeout', false)),
-    )
+    .addOption(kind.smtpTimeout ? timeout : timeout.default(DNS_TIMEOUT_S))
     .addOption(
       new Option('--tries <n>', 'attempts per question, rotating servers')
         .default(3)
@@ -92,7 +115,7 @@ async function resolveServer(text: string): Promise<DnsServer> {
 /** A resolver per the options, and the lab behind it when `--lab` was given (close it when done). */
 export async function buildResolver(
   options: DnsCliOptions,
-  extra: { recursionDesired?: boolean } = {},
+  extra: { recursionDesired?: boolean; smtp?: boolean } = {},
 ): Promise<{ resolver: Resolver; lab: Lab | null }> {
   if (options.lab && options.server) {
     throw new MxError('MX_INVALID_ARGUMENT', 'give --server or --lab, not both');
@@ -100,7 +123,7 @@ export async function buildResolver(
   let lab: Lab | null = null;
   let servers: DnsServer[];
   if (options.lab) {
-    lab = await startLab({ zones: options.lab });
+    lab = await startLab({ zones: options.lab, smtp: extra.smtp ?? false });
     servers = [lab.dns];
   } else if (options.server) {
     servers = await Promise.all(options.server.map(resolveServer));
@@ -109,7 +132,7 @@ export async function buildResolver(
   }
   const resolver = createResolver({
     servers,
-    timeoutMs: Math.round(options.timeout * 1000),
+    timeoutMs: Math.round(Math.min(options.timeout ?? DNS_TIMEOUT_S, 10) * 1000),
     attempts: options.tries,
     ...(options.tcp ? { tcp: true } : {}),
     ...(extra.recursionDesired !== undefined ? { recursionDesired: extra.recursionDesired } : {}),

@@ -15,6 +15,8 @@ export const EXIT = {
   usage: 2,
   /** The server answered with an error rcode (SERVFAIL, REFUSED, FORMERR, NOTIMP, …). */
   serverError: 3,
+  /** Permanent failure of a delivery (EX_UNAVAILABLE): a 5xx to MAIL/RCPT/DATA, or a route that takes no mail. */
+  unavailable: 69,
   /** Temporary failure (EX_TEMPFAIL): no reply, or a sender would retry later. */
   tempfail: 75,
   /** Interrupted by a signal (128 + SIGINT). */

@@ -10,7 +10,9 @@ import { isMxError } from '../core/errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLab } from './commands/lab.js';
 import { registerLookup } from './commands/lookup.js';
+import { registerProbe } from './commands/probe.js';
 import { registerRoute } from './commands/route.js';
+import { registerSend } from './commands/send.js';
 import { EXIT } from './exit-codes.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLookup(program);
   registerRoute(program);
+  registerProbe(program);
+  registerSend(program);
   registerLab(program);
   registerDemo(program);
   return program;

@@ -13,7 +13,7 @@ import type { DnsServer } from './types.js';
  * Host names other than `localhost` are returned as given, for the caller to look up.
  * @example parseServer('[::1]:5353') // { host: '::1', port: 5353 }
  */
-export function parseServer(input: string, defaultPort = 53): DnsServer {
+export function parseServer(input: string, defaultPort = 53, options: { allowPortZero?: boolean } = {}): DnsServer {
   const text = input.trim();
   const bad = (why: string) => new MxError('MX_INVALID_SERVER', `invalid server ${JSON.stringify(input)}: ${why}`);
   let host: string;
@@ -37,8 +37,10 @@ export function parseServer(input: string, defaultPort = 53): DnsServer {
   let port = defaultPort;
   if (portText !== undefined) {
     port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
-      throw bad(`port ${JSON.stringify(portText)} is not 1–65535`);
+    const min = options.allowPortZero ? 0 : 1;
+    if (!/^\d+$/.test(portText) || port < min || port > 65535) {
+      throw bad(`port ${JSON.stringify(portText)} is not ${min}–65535`);
+    }
   }
   return { host: host.replace(/%.*$/, ''), port };
 }

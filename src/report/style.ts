@@ -17,7 +17,6 @@ export function colors(options: TextOptions): Colors {
 
 /** Visible width of a string (ANSI colour codes do not count). */
 export function visibleWidth(s: string): number {
-  // eslint-disable-next-line no-control-regex
   return [...s.replace(/\x1b\[[0-9;]*m/g, '')].length;
 }
 

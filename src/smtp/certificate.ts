@@ -50,9 +50,9 @@ export function describeCertificate(
     detailed.issuerCertificate === detailed ||
     detailed.issuerCertificate.fingerprint256 === cert.fingerprint256;
   return {
-    subject: dn(cert.subject as unknown as Record<string, string>),
+    subject: dn(cert.subject),
     altNames,
-    issuer: dn(cert.issuer as unknown as Record<string, string>),
+    issuer: dn(cert.issuer),
     validFrom: new Date(cert.valid_from).toISOString(),
     validTo: validTo.toISOString(),
     daysLeft: Math.floor((validTo.getTime() - now) / 86_400_000),

@@ -234,7 +234,7 @@ export class SmtpConnection {
         resolve({ kind: 'tls-failed', error: `TLS handshake did not finish within ${timeoutMs} ms` });
       };
       limit.addEventListener('abort', onAbort, { once: true });
-      secure.once('error', (err) => {
+      secure.once('error', (err: Error) => {
         finish();
         this.transcript.add('*', `TLS failed: ${err.message}`, false);
         resolve({ kind: 'tls-failed', error: err.message });

@@ -168,7 +168,7 @@ describe('mxray lookup against a running lab', () => {
     const col = answer.map((l) => l.indexOf(' IN '));
     assert.ok(col.every((c) => c === col[0]));
     assert.ok(
-      answer.every((l) => /^workspace\.example\.\s+\d+ IN MX\s+\d+ \S+\.google\.com\.$/.test(l)),
+      answer.every((l) => /^workspace\.example\.\s+\d+\s+IN\s+MX\s+\d+ \S+\.google\.com\.$/.test(l)),
       answer.join('\n'),
     );
   });

@@ -28,9 +28,9 @@ describe('probeSmtp against a lab receiver', () => {
     assert.equal(p.error, null, p.error ?? '');
     assert.equal(p.connected, true);
     assert.equal(p.banner?.code, 220);
-    assert.match(p.banner!.text, /mx1\.probe\.test/);
+    assert.match(p.banner.text, /mx1\.probe\.test/);
     assert.equal(p.ehlo?.command, 'EHLO');
-    assert.ok(p.ehlo!.extensions.includes('STARTTLS'));
+    assert.ok(p.ehlo.extensions.includes('STARTTLS'));
     assert.equal(p.starttlsOffered, true);
     assert.match(p.tls!.protocol ?? '', /^TLSv1\.[23]$/);
     const cert = p.tls!.certificate!;

@@ -5,7 +5,7 @@
 import packet from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { createSocket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { createServer } from 'node:net';
 
 export type Reply = Buffer | null;
@@ -52,7 +52,7 @@ export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
   const queries: ScriptedDns['queries'] = [];
   const udp = createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  const port = (udp.address() as AddressInfo).port;
+  const port = udp.address().port;
   const note = (q: DecodedPacket, transport: 'udp' | 'tcp') =>
     queries.push({ name: q.questions?.[0]?.name ?? '', type: q.questions?.[0]?.type ?? '', transport });
   udp.on('message', (msg, rinfo) => {
@@ -62,7 +62,7 @@ export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
       for (const r of await script(q, 'udp', msg, rinfo)) if (r) udp.send(r, rinfo.port, rinfo.address);
     })();
   });
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const tcp = createServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));

@@ -21,7 +21,7 @@ interface LabOptions {
 export const DEFAULT_LAB_DNS = '127.0.0.1:5300';
 
 async function start(zones: string[], dns: string, explicit: boolean): Promise<Lab> {
-  const { host, port } = parseServer(dns);
+  const { host, port } = parseServer(dns, 53, { allowPortZero: true });
   try {
     return await startLab({ zones, dns: { host, port } });
   } catch (err) {
