@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { MxError } from '../core/errors.js';
 import { startDnsServer } from './dns-server.js';
 import type { MailWorld, MailWorldOptions } from './receivers.js';
+import type { RemapEntry } from './remap.js';
+import { remapZones } from './remap.js';
 import { loadZoneFile, parseZone } from './zone.js';
 import type { Zone } from './zone.js';
 
@@ -35,6 +37,8 @@ export interface Lab {
   zones: Zone[];
   /** The SMTP receivers, when `smtp` was asked for; otherwise null. */
   smtp: MailWorld | null;
+  /** Addresses of the zone files that the lab serves on loopback instead (see lab/remap.ts). */
+  remapped: RemapEntry[];
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -72,8 +76,10 @@ async function loadSource(source: LabZoneSource): Promise<Zone[]> {
  * // dig @${lab.dns.host} -p ${lab.dns.port} example.com MX
  */
 export async function startLab(opts: LabOptions): Promise<Lab> {
-  const zones: Zone[] = [];
-  for (const source of opts.zones) zones.push(...(await loadSource(source)));
+  const loaded: Zone[] = [];
+  for (const source of opts.zones) loaded.push(...(await loadSource(source)));
+  // The lab serves and connects to loopback only: other addresses are remapped before anything uses them.
+  const { zones, map: remapped } = remapZones(loaded);
   // startDnsServer indexes the zones (and refuses two with one origin) before it binds anything.
   const server = await startDnsServer({ zones, host: opts.dns?.host ?? '127.0.0.1', port: opts.dns?.port ?? 0 });
   let smtp: MailWorld | null = null;
@@ -92,5 +98,5 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     closing ??= Promise.all([server.close(), smtp?.close()]).then(() => undefined);
     return closing;
   };
-  return { dns: { host: server.host, port: server.port }, zones, smtp, close, [Symbol.asyncDispose]: close };
+  return { dns: { host: server.host, port: server.port }, zones, smtp, remapped, close, [Symbol.asyncDispose]: close };
 }

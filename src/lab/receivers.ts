@@ -4,8 +4,8 @@
  * exchanges on one address share it), plus the implicit MX of a zone apex with addresses but no MX
  * (RFC 5321 §5.1). All listen on one port: 25 when the process may bind it, else one free port for all.
  */
-import { isIP } from 'node:net';
 import { MxError, isMxError } from '../core/errors.js';
+import { isLoopbackAddress } from './dns-server.js';
 import type { KeyPair } from './certificate.js';
 import { labCertificate } from './certificate.js';
 import type { Fault } from './faults.js';
@@ -46,7 +46,7 @@ export function planReceivers(zones: readonly Zone[]): { plan: MailHostPlan[]; u
     const list = addresses.get(name) ?? [];
     if (list.length === 0) unserved.push(host);
     for (const a of list) {
-      if (!(a.startsWith('127.') || a === '::1')) continue;
+      if (!isLoopbackAddress(a)) continue;
       byAddress.set(a, [...new Set([...(byAddress.get(a) ?? []), host])]);
     }
   }
@@ -61,7 +61,6 @@ export interface MailWorld {
   receivers: Receiver[];
   /** Hosts named by MX records that have no address in the zones (no receiver). */
   unserved: string[];
-  certificate: KeyPair;
   /** The receiver serving an exchange or an address. */
   receiverFor(hostOrAddress: string): Receiver | undefined;
   /** Sets a fault on the receiver of an exchange or address; throws when there is none. */
@@ -89,7 +88,10 @@ function findReceiver(receivers: readonly Receiver[], key: string): Receiver | u
 /** Starts the receivers for the zones' exchanges. */
 export async function startMailWorld(zones: readonly Zone[], options: MailWorldOptions = {}): Promise<MailWorld> {
   const { plan, unserved } = planReceivers(zones);
-  const certificate = options.certificate ?? (await labCertificate(plan.flatMap((p) => p.hosts)));
+  // Each receiver gets a certificate naming its own exchanges, as a real MX would have.
+  const certificates = await Promise.all(
+    plan.map((p) => (options.certificate ? options.certificate : labCertificate(p.hosts))),
+  );
   const faults = options.faults ?? {};
   for (const host of Object.keys(faults)) {
     if (!plan.some((p) => p.address === host || p.hosts.includes(host))) {
@@ -105,11 +107,11 @@ export async function startMailWorld(zones: readonly Zone[], options: MailWorldO
   const attempt = async (port: number): Promise<Receiver[]> => {
     const started: Receiver[] = [];
     try {
-      for (const p of plan) {
+      for (const [i, p] of plan.entries()) {
         const common = {
           address: p.address,
           hosts: p.hosts,
-          tls: certificate,
+          tls: certificates[i]!,
           ...(options.spoolDir ? { spoolDir: options.spoolDir } : {}),
           ...(options.slowMs !== undefined ? { slowMs: options.slowMs } : {}),
           ...(options.onMessage ? { onMessage: options.onMessage } : {}),
@@ -143,7 +145,6 @@ export async function startMailWorld(zones: readonly Zone[], options: MailWorldO
     port: receivers[0]?.port ?? options.port ?? 0,
     receivers,
     unserved,
-    certificate,
     receiverFor: (key) => findReceiver(receivers, key),
     async setFault(key, fault) {
       const r = findReceiver(receivers, key);
@@ -155,9 +156,4 @@ export async function startMailWorld(zones: readonly Zone[], options: MailWorldO
       await Promise.all(receivers.map((r) => r.close()));
     },
   };
-}
-
-/** True for addresses the lab may bind: 127.0.0.0/8 and ::1. */
-export function isLoopbackAddress(address: string): boolean {
-  return (isIP(address) === 4 && address.startsWith('127.')) || address === '::1';
 }

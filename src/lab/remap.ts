@@ -5,8 +5,8 @@
  * IPv6 addresses other than ::1 are dropped, since loopback has only one IPv6 address. The map is returned so
  * the lab can print it.
  */
-import { isIP } from 'node:net';
 import type { DnsRecord } from '../dns/types.js';
+import { isLoopbackAddress } from './dns-server.js';
 import type { Zone } from './zone.js';
 
 export interface RemapEntry {
@@ -15,9 +15,6 @@ export interface RemapEntry {
   loopback: string | null;
   names: string[];
 }
-
-const isLoopback = (address: string): boolean =>
-  (isIP(address) === 4 && address.startsWith('127.')) || address === '::1';
 
 /** Rewrites the zones' A/AAAA data onto loopback. */
 export function remapZones(zones: readonly Zone[]): { zones: Zone[]; map: RemapEntry[] } {
@@ -39,7 +36,7 @@ export function remapZones(zones: readonly Zone[]): { zones: Zone[]; map: RemapE
   const out = zones.map((zone) => {
     const records: DnsRecord[] = [];
     for (const r of zone.records) {
-      if ((r.type !== 'A' && r.type !== 'AAAA') || typeof r.data !== 'string' || isLoopback(r.data)) {
+      if ((r.type !== 'A' && r.type !== 'AAAA') || typeof r.data !== 'string' || isLoopbackAddress(r.data)) {
         records.push(r);
         continue;
       }

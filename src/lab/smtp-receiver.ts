@@ -69,7 +69,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   const smtp = new SMTPServer({
     name,
-    banner: 'mxray lab ESMTP',
+    banner: 'mxray lab',
     key: options.tls.key,
     cert: options.tls.cert,
     disableReverseLookup: true,

@@ -236,8 +236,8 @@ describe('mxray lab', () => {
 });
 
 describe('mxray demo', () => {
-  it('tells the story on the example world with no network', async () => {
-    const r = await runCli(['demo', '--seed', '7']);
+  it('tells the story with real DNS and SMTP traffic, with no network', async () => {
+    const r = await runCli(['demo', '--seed', '7'], {}, 60_000);
     assert.equal(r.code, 0, r.stderr);
     for (const d of [
       'example.com',
@@ -249,12 +249,22 @@ describe('mxray demo', () => {
     ]) {
       assert.match(r.stdout, new RegExp(d.replace('.', '\\.')));
     }
-    assert.match(r.stdout, /300 routes of roundrobin\.example/);
-    const shares = [...r.stdout.matchAll(/^\s+mail-\S+\s+(\d+)\s+/gm)].map((m) => Number(m[1]));
+    assert.match(r.stdout, /attempt 1: mail1\.example\.com \[127\.0\.1\.1\] accepted at message: 250/);
+    assert.match(
+      r.stdout,
+      /attempt 1: mail1\.example\.com \[127\.0\.1\.1\] refused at connect: connection refused\n.*attempt 2: mail2\.example\.com \[127\.0\.1\.2\] accepted/,
+    );
+    assert.match(r.stdout, /permanent failure before any connection: nullmx\.example publishes a null MX/);
+    const shares = [...r.stdout.matchAll(/^\s+mail-\S+\s+(\d+)\s+[\d.]+%\s+\((\d+) in its mailbox\)/gm)];
     assert.equal(shares.length, 3);
     assert.equal(
-      shares.reduce((a, b) => a + b, 0),
+      shares.reduce((a, m) => a + Number(m[1]), 0),
       300,
     );
+    for (const m of shares) {
+      assert.equal(m[1], m[2], 'every delivery reported is in the receiver’s mailbox');
+      assert.ok(Number(m[1]) > 60 && Number(m[1]) < 140, `share ${m[1]} of 300`);
+    }
+    assert.match(r.stdout, /302 messages accepted/);
   });
 });

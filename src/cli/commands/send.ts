@@ -8,13 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { MxError } from '../../core/errors.js';
 import { normalizeName } from '../../dns/name.js';
-import { resolveRoute } from '../../mx/route.js';
 import { renderJson } from '../../report/json.js';
 import { renderRouteText } from '../../report/route.js';
 import { renderSendText } from '../../report/send.js';
 import type { Delivery, QuitAfter } from '../../smtp/deliver.js';
-import { deliverMessage } from '../../smtp/deliver.js';
-import { composeMessage, parseHeader, parseMailbox } from '../../smtp/message.js';
+import { parseHeader, parseMailbox } from '../../smtp/message.js';
+import { sendMessage } from '../../smtp/send-message.js';
 import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
 import type { DnsCliOptions } from '../context.js';
 import { addDnsOptions, buildResolver, interruptSignal, parsePort, phaseTimeouts, useColor } from '../context.js';
@@ -76,44 +75,20 @@ export function registerSend(program: Command): void {
       const signal = interruptSignal();
       const { resolver, lab } = await buildResolver(options, { smtp: true });
       try {
-        const port = options.port ?? lab?.smtp?.port ?? 25;
-        const route = await resolveRoute(to.domain, { resolver, signal });
-        const { messageId, bytes } = await composeMessage({
+        const { route, delivery } = await sendMessage({
+          resolver,
           from,
           to,
           subject: options.subject,
           body,
           headers,
-          idDomain: from.domain || helo,
+          helo,
+          port: options.port ?? lab?.smtp?.port ?? 25,
+          requireTls: options.requireTls ?? false,
+          quitAfter: options.quitAfter ?? null,
+          timeouts: phaseTimeouts(options, DEFAULT_TIMEOUTS),
+          signal,
         });
-        let delivery: Delivery;
-        if (route.outcome === 'deliverable') {
-          delivery = await deliverMessage({
-            hosts: route.hosts,
-            port,
-            from,
-            to,
-            message: bytes,
-            messageId,
-            helo,
-            requireTls: options.requireTls ?? false,
-            quitAfter: options.quitAfter ?? null,
-            timeouts: phaseTimeouts(options, DEFAULT_TIMEOUTS),
-            signal,
-          });
-        } else {
-          // No connection is made: the route itself is the answer (a null MX refuses mail, RFC 7505 §3).
-          const temporary = route.outcome === 'temp-failure';
-          delivery = {
-            delivered: false,
-            permanent: !temporary,
-            acceptedBy: null,
-            attempts: [],
-            messageId,
-            quitAfter: options.quitAfter ?? null,
-            verdict: `${temporary ? 'temporary' : 'permanent'} failure before any connection: ${route.domain} ${route.outcome}${route.reason ? ` (${route.reason})` : ''}`,
-          };
-        }
         if (options.json) {
           process.stdout.write(renderJson({ ...delivery, route }) + '\n');
         } else {
