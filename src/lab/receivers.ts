@@ -89,9 +89,10 @@ function findReceiver(receivers: readonly Receiver[], key: string): Receiver | u
 export async function startMailWorld(zones: readonly Zone[], options: MailWorldOptions = {}): Promise<MailWorld> {
   const { plan, unserved } = planReceivers(zones);
   // Each receiver gets a certificate naming its own exchanges, as a real MX would have.
-  const certificates = await Promise.all(
-    plan.map((p) => (options.certificate ? options.certificate : labCertificate(p.hosts))),
-  );
+  const given = options.certificate;
+  const certificates: KeyPair[] = given
+    ? plan.map(() => given)
+    : await Promise.all(plan.map((p) => labCertificate(p.hosts)));
   const faults = options.faults ?? {};
   for (const host of Object.keys(faults)) {
     if (!plan.some((p) => p.address === host || p.hosts.includes(host))) {

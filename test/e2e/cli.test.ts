@@ -268,3 +268,165 @@ describe('mxray demo', () => {
     assert.match(r.stdout, /302 messages accepted/);
   });
 });
+
+describe('mxray send and probe', () => {
+  it('sends down the route and prints the send contract as JSON (exit 0)', async () => {
+    const r = await runCli([
+      'send',
+      '--to',
+      'user@example.com',
+      '--from',
+      'me@client.test',
+      '--lab',
+      EXAMPLES,
+      '--helo',
+      'client.test',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.delivered, true);
+    assert.equal(d.permanent, false);
+    assert.equal(d.acceptedBy.exchange, 'mail1.example.com');
+    assert.equal(d.acceptedBy.address, '127.0.1.1');
+    assert.match(d.messageId, /^<.+@client\.test>$/);
+    const a = d.attempts[0];
+    assert.deepEqual(
+      Object.keys(a).sort(),
+      ['address', 'elapsedMs', 'error', 'exchange', 'phase', 'port', 'reply', 'result', 'tls', 'transcript'].sort(),
+    );
+    assert.equal(a.result, 'accepted');
+    assert.equal(a.reply.code, 250);
+    assert.equal(d.route.outcome, 'deliverable');
+  });
+
+  it('exits 69 for a null-MX recipient without connecting, and 75 when every server is down', async () => {
+    const nul = await runCli(['send', '--to', 'user@nullmx.example', '--from', 'me@client.test', '--lab', EXAMPLES]);
+    assert.equal(nul.code, 69);
+    assert.match(nul.stdout, /permanent failure before any connection/);
+    assert.doesNotMatch(nul.stdout, /attempt 1/);
+  });
+
+  it('refuses a header with a line break before sending', async () => {
+    const r = await runCli([
+      'send',
+      '--to',
+      'user@example.com',
+      '--from',
+      'me@client.test',
+      '--lab',
+      EXAMPLES,
+      '--header',
+      'X-A: b\nBcc: evil@example.net',
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /contains CR, LF or NUL/);
+  });
+
+  it('probes every address of a domain and prints the probe contract as JSON', async () => {
+    const r = await runCli(['probe', '--domain', 'example.com', '--lab', EXAMPLES, '--json', '--helo', 'client.test']);
+    assert.equal(r.code, 0, r.stderr);
+    const results = JSON.parse(r.stdout);
+    assert.equal(results.length, 3);
+    for (const p of results) {
+      for (const key of [
+        'host',
+        'address',
+        'port',
+        'connected',
+        'banner',
+        'ehlo',
+        'tls',
+        'timings',
+        'transcript',
+        'error',
+      ])
+        assert.ok(key in p, key);
+      assert.equal(p.connected, true);
+      assert.equal(p.banner.code, 220);
+      assert.equal(p.tls.certificate.nameMatches, true);
+      assert.equal(p.tls.certificate.selfSigned, true);
+      assert.equal(p.tls.certificate.trusted, false);
+    }
+    assert.deepEqual(
+      results.map((p: { host: string }) => p.host),
+      ['mail1.example.com', 'mail2.example.com', 'mail3.example.com'],
+    );
+  });
+
+  it('says "servers down", not "port blocked", when every address refuses', async () => {
+    const r = await runCli(['probe', '127.0.9.77', '--port', '9', '--timeout', '1']);
+    assert.equal(r.code, 75);
+    assert.match(
+      r.stdout,
+      /refused the connection: packets reach them and come back, so port 9 is not blocked from here/,
+    );
+  });
+});
+
+describe('a failover drill with a running lab', () => {
+  it('moves mail to the secondary when the primary is taken down from stdin', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'lab', '--dns', '127.0.0.1:0', '--smtp-port', '0'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    const waitFor = (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (m) {
+            child.stdout.off('data', onData);
+            resolve(m);
+          }
+        };
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          check();
+        };
+        child.stdout.on('data', onData);
+        child.once('exit', () => reject(new Error(`lab exited: ${out}`)));
+        check();
+      });
+    after(() => child.kill('SIGKILL'));
+    const dns = (await waitFor(/authoritative DNS on (127\.0\.0\.1:\d+)/))[1]!;
+    const smtpPort = (await waitFor(/SMTP receivers on port (\d+)/))[1]!;
+    const send = () =>
+      runCli([
+        'send',
+        '--to',
+        'drill@example.com',
+        '--from',
+        'me@client.test',
+        '--server',
+        dns,
+        '--port',
+        smtpPort,
+        '--json',
+      ]);
+    const first = JSON.parse((await send()).stdout);
+    assert.equal(first.acceptedBy.exchange, 'mail1.example.com');
+    child.stdin.write('fault mail1.example.com down\n');
+    await waitFor(/mail1\.example\.com \[127\.0\.1\.1\] is now down/);
+    const second = await send();
+    assert.equal(second.code, 0);
+    const d = JSON.parse(second.stdout);
+    assert.deepEqual(
+      d.attempts.map((a: { exchange: string; result: string }) => [a.exchange, a.result]),
+      [
+        ['mail1.example.com', 'refused'],
+        ['mail2.example.com', 'accepted'],
+      ],
+    );
+    child.stdin.write('messages\n');
+    await waitFor(/from <me@client\.test> to <drill@example\.com> at mail2\.example\.com \[127\.0\.1\.2\] \(TLS\)/);
+    child.stdin.write('quit\n');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+  });
+});

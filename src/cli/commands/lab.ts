@@ -184,8 +184,8 @@ export function registerLab(program: Command): void {
     .addOption(
       new Option(
         '--smtp-port <port>',
-        'the receivers’ port (default 25 when it can be bound, else a free port)',
-      ).argParser(parsePort),
+        'the receivers’ port (default 25 when it can be bound, else a free port; 0 for a free port)',
+      ).argParser((v: string) => (v === '0' ? 0 : parsePort(v))),
     )
     .addOption(
       new Option('--fault <host=kind>', `a receiver's behaviour at start: ${FAULTS.join('|')} (repeatable)`).argParser(
