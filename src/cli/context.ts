@@ -47,6 +47,18 @@ export function parsePositiveNumber(name: string, integer: boolean) {
   };
 }
 
+/** Parses a shuffle seed, 0–2³²−1. */
+export function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new MxError(
+      'MX_INVALID_ARGUMENT',
+      `--seed must be an integer from 0 to 4294967295, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
 /** Parses a TCP port, 1–65535. */
 export function parsePort(value: string): number {
   const n = Number(value);

@@ -4,28 +4,16 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { MxError } from '../../core/errors.js';
 import { resolveRoute } from '../../mx/route.js';
 import { renderJson } from '../../report/json.js';
 import { renderRouteText } from '../../report/route.js';
 import type { DnsCliOptions } from '../context.js';
-import { addDnsOptions, buildResolver, interruptSignal, useColor } from '../context.js';
+import { addDnsOptions, buildResolver, interruptSignal, parseSeed, useColor } from '../context.js';
 import { routeExitCode } from '../exit-codes.js';
 
 interface RouteCliOptions extends DnsCliOptions {
   as?: string[];
   seed?: number;
-}
-
-function parseSeed(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw new MxError(
-      'MX_INVALID_ARGUMENT',
-      `--seed must be an integer from 0 to 4294967295, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
 }
 
 export function registerRoute(program: Command): void {

@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { MxError } from '../../core/errors.js';
+import { seededRng } from '../../core/random.js';
 import { normalizeName } from '../../dns/name.js';
 import { renderJson } from '../../report/json.js';
 import { renderRouteText } from '../../report/route.js';
@@ -16,7 +17,15 @@ import { parseHeader, parseMailbox } from '../../smtp/message.js';
 import { sendMessage } from '../../smtp/send-message.js';
 import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
 import type { DnsCliOptions } from '../context.js';
-import { addDnsOptions, buildResolver, interruptSignal, parsePort, phaseTimeouts, useColor } from '../context.js';
+import {
+  addDnsOptions,
+  buildResolver,
+  interruptSignal,
+  parsePort,
+  parseSeed,
+  phaseTimeouts,
+  useColor,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 interface SendCliOptions extends DnsCliOptions {
@@ -30,6 +39,7 @@ interface SendCliOptions extends DnsCliOptions {
   helo?: string;
   requireTls?: boolean;
   quitAfter?: QuitAfter;
+  seed?: number;
 }
 
 const QUIT_AFTER: readonly QuitAfter[] = ['connect', 'banner', 'ehlo', 'tls', 'mail', 'rcpt'];
@@ -60,6 +70,7 @@ export function registerSend(program: Command): void {
     )
     .option('--helo <name>', 'the name to send with EHLO', hostname())
     .option('--require-tls', 'fail a host that does not offer STARTTLS')
+    .addOption(new Option('--seed <n>', 'seed the shuffle of equal preferences').argParser(parseSeed))
     .addOption(new Option('--quit-after <phase>', 'stop after this phase and send no message').choices(QUIT_AFTER))
     .action(async (options: SendCliOptions) => {
       const to = parseMailbox(options.to, '--to');
@@ -88,6 +99,7 @@ export function registerSend(program: Command): void {
           quitAfter: options.quitAfter ?? null,
           timeouts: phaseTimeouts(options, DEFAULT_TIMEOUTS),
           signal,
+          ...(options.seed !== undefined ? { rng: seededRng(options.seed) } : {}),
         });
         if (options.json) {
           process.stdout.write(renderJson({ ...delivery, route }) + '\n');
