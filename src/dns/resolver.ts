@@ -36,6 +36,8 @@ export interface ResolverOptions {
   recursionDesired?: boolean;
   /** Ask for DNSSEC records and the AD bit (DO=1). */
   dnssecOk?: boolean;
+  /** Set CD (RFC 4035 §3.2.2): a validating resolver then answers even when validation fails. */
+  checkingDisabled?: boolean;
   clock?: Clock;
   /** A cache to share; by default each resolver has its own. */
   cache?: DnsCache<DnsOutcome>;
@@ -120,6 +122,7 @@ export function createResolver(options: ResolverOptions): Resolver {
       edns: options.edns ?? true,
       recursionDesired: options.recursionDesired ?? true,
       dnssecOk: options.dnssecOk ?? false,
+      checkingDisabled: options.checkingDisabled ?? false,
     });
     const req = { server, question, id, bytes, timeoutMs, signal };
     let outcome = options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);

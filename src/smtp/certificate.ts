@@ -5,6 +5,7 @@
  * `checkServerIdentity`; for MX hosts, RFC 7672 §3.2.3 / RFC 8461 §4.1 match the MX name, not the domain).
  */
 import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity } from 'node:tls';
 
 export interface CertificateInfo {
@@ -23,6 +24,10 @@ export interface CertificateInfo {
   /** Whether the certificate names `host`; null when no host name was known (an address was probed). */
   nameMatches: boolean | null;
   fingerprint256: string;
+  /** The certificate (DER, base64), for DANE matching (RFC 6698 §2.1.2 selector 0). */
+  derBase64: string;
+  /** Its SubjectPublicKeyInfo (DER, base64), for DANE selector 1. */
+  spkiBase64: string;
 }
 
 function dn(part: Record<string, string | string[] | undefined> | undefined): string {
@@ -61,5 +66,7 @@ export function describeCertificate(
     trustError: trust.authorizationError,
     nameMatches: host === null ? null : checkServerIdentity(host, cert) === undefined,
     fingerprint256: cert.fingerprint256,
+    derBase64: cert.raw.toString('base64'),
+    spkiBase64: new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
   };
 }
