@@ -135,7 +135,7 @@ export async function buildResolver(
   let lab: Lab | null = null;
   let servers: DnsServer[];
   if (options.lab) {
-    lab = await startLab({ zones: options.lab, smtp: extra.smtp ?? false });
+    lab = await startLab({ zones: options.lab, smtp: extra.smtp ?? false, nameservers: true });
     servers = [lab.dns];
   } else if (options.server) {
     servers = await Promise.all(options.server.map(resolveServer));

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isMxError } from '../core/errors.js';
+import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLab } from './commands/lab.js';
 import { registerLookup } from './commands/lookup.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerRoute(program);
   registerProbe(program);
   registerSend(program);
+  registerCheck(program);
   registerLab(program);
   registerDemo(program);
   return program;

@@ -39,3 +39,20 @@ export async function labCertificate(hosts: readonly string[], options: Certific
   });
   return { key: pems.private, cert: pems.cert };
 }
+
+/** A certificate authority for test worlds: sign lab certificates with it and trust it with `ca` options. */
+export async function labCa(name = 'mxray lab CA'): Promise<KeyPair> {
+  const now = Date.now();
+  const pems = await generate([{ name: 'commonName', value: name }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - 86_400_000),
+    notAfterDate: new Date(now + 365 * 86_400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    ],
+  });
+  return { key: pems.private, cert: pems.cert };
+}

@@ -6,7 +6,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MxError } from '../core/errors.js';
-import { startDnsServer } from './dns-server.js';
+import { isLoopbackAddress, startDnsServer } from './dns-server.js';
+import type { DnsServer } from './dns-server.js';
 import type { MailWorld, MailWorldOptions } from './receivers.js';
 import type { RemapEntry } from './remap.js';
 import { remapZones } from './remap.js';
@@ -30,6 +31,11 @@ export interface LabOptions {
   dns?: { host?: string; port?: number };
   /** Also start SMTP receivers for the zones' exchanges (lab/receivers.ts). Default false. */
   smtp?: boolean | MailWorldOptions;
+  /**
+   * Also answer on the loopback address of every nameserver the zones name (NS targets with an in-zone A
+   * record), on the same port, so tools that ask the authoritative servers directly find them. Default false.
+   */
+  nameservers?: boolean;
 }
 
 export interface Lab {
@@ -39,6 +45,8 @@ export interface Lab {
   smtp: MailWorld | null;
   /** Addresses of the zone files that the lab serves on loopback instead (see lab/remap.ts). */
   remapped: RemapEntry[];
+  /** Extra addresses DNS answers on (with `nameservers`), each on `dns.port`. */
+  nameserverAddresses: string[];
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -82,6 +90,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const { zones, map: remapped } = remapZones(loaded);
   // startDnsServer indexes the zones (and refuses two with one origin) before it binds anything.
   const server = await startDnsServer({ zones, host: opts.dns?.host ?? '127.0.0.1', port: opts.dns?.port ?? 0 });
+  const extra: DnsServer[] = [];
+  if (opts.nameservers) {
+    for (const address of nameserverAddresses(zones)) {
+      if (address === server.host) continue;
+      try {
+        extra.push(await startDnsServer({ zones, host: address, port: server.port }));
+      } catch {
+        // The address is taken on that port (another lab): the nameserver stays reachable only at dns.host.
+      }
+    }
+  }
   let smtp: MailWorld | null = null;
   if (opts.smtp) {
     try {
@@ -89,14 +108,34 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       const { startMailWorld } = await import('./receivers.js');
       smtp = await startMailWorld(zones, opts.smtp === true ? {} : opts.smtp);
     } catch (err) {
-      await server.close();
+      await Promise.all([server.close(), ...extra.map((e) => e.close())]);
       throw err;
     }
   }
   let closing: Promise<void> | null = null;
   const close = () => {
-    closing ??= Promise.all([server.close(), smtp?.close()]).then(() => undefined);
+    closing ??= Promise.all([server.close(), ...extra.map((e) => e.close()), smtp?.close()]).then(() => undefined);
     return closing;
   };
-  return { dns: { host: server.host, port: server.port }, zones, smtp, remapped, close, [Symbol.asyncDispose]: close };
+  return {
+    dns: { host: server.host, port: server.port },
+    zones,
+    smtp,
+    remapped,
+    nameserverAddresses: extra.map((e) => e.host),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Loopback addresses of the NS targets that have A/AAAA records in the zones. */
+function nameserverAddresses(zones: readonly Zone[]): string[] {
+  const targets = new Set<string>();
+  for (const z of zones) for (const r of z.records) if (r.type === 'NS') targets.add(String(r.data));
+  const out = new Set<string>();
+  for (const z of zones)
+    for (const r of z.records)
+      if ((r.type === 'A' || r.type === 'AAAA') && targets.has(r.name) && isLoopbackAddress(String(r.data)))
+        out.add(String(r.data));
+  return [...out].sort();
 }

@@ -77,7 +77,15 @@ export interface MailWorldOptions {
   spoolDir?: string | null;
   slowMs?: number;
   certificate?: KeyPair;
+  /** Per-receiver settings (a certificate, no STARTTLS, another greeting name), for test worlds. */
+  customize?: (plan: MailHostPlan) => Promise<ReceiverCustomization> | ReceiverCustomization;
   onMessage?: (message: ReceivedMessage) => void;
+}
+
+export interface ReceiverCustomization {
+  tls?: KeyPair;
+  starttls?: boolean;
+  name?: string;
 }
 
 function findReceiver(receivers: readonly Receiver[], key: string): Receiver | undefined {
@@ -90,9 +98,10 @@ export async function startMailWorld(zones: readonly Zone[], options: MailWorldO
   const { plan, unserved } = planReceivers(zones);
   // Each receiver gets a certificate naming its own exchanges, as a real MX would have.
   const given = options.certificate;
-  const certificates: KeyPair[] = given
-    ? plan.map(() => given)
-    : await Promise.all(plan.map((p) => labCertificate(p.hosts)));
+  const custom = await Promise.all(plan.map(async (p) => (options.customize ? await options.customize(p) : {})));
+  const certificates: KeyPair[] = await Promise.all(
+    plan.map(async (p, i): Promise<KeyPair> => custom[i]!.tls ?? given ?? (await labCertificate(p.hosts))),
+  );
   const faults = options.faults ?? {};
   for (const host of Object.keys(faults)) {
     if (!plan.some((p) => p.address === host || p.hosts.includes(host))) {
@@ -113,6 +122,8 @@ export async function startMailWorld(zones: readonly Zone[], options: MailWorldO
           address: p.address,
           hosts: p.hosts,
           tls: certificates[i]!,
+          ...(custom[i]!.starttls !== undefined ? { starttls: custom[i]!.starttls } : {}),
+          ...(custom[i]!.name !== undefined ? { name: custom[i]!.name } : {}),
           ...(options.spoolDir ? { spoolDir: options.spoolDir } : {}),
           ...(options.slowMs !== undefined ? { slowMs: options.slowMs } : {}),
           ...(options.onMessage ? { onMessage: options.onMessage } : {}),

@@ -42,6 +42,10 @@ export interface ReceiverOptions {
   slowMs?: number;
   /** Called for every accepted message. */
   onMessage?: (message: ReceivedMessage) => void;
+  /** Offer STARTTLS (default true). */
+  starttls?: boolean;
+  /** The name in the greeting and EHLO reply (default: the first host). */
+  name?: string;
 }
 
 export interface Receiver {
@@ -64,7 +68,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const messages: ReceivedMessage[] = [];
   const sockets = new Set<Socket>();
   let counter = 0;
-  const name = options.hosts[0] ?? options.address;
+  const name = options.name ?? options.hosts[0] ?? options.address;
   const pause = () => (fault === 'slow' ? new Promise((r) => setTimeout(r, slowMs)) : Promise.resolve());
 
   const smtp = new SMTPServer({
@@ -73,6 +77,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     key: options.tls.key,
     cert: options.tls.cert,
     disableReverseLookup: true,
+    hideSTARTTLS: options.starttls === false,
     authOptional: true,
     disabledCommands: ['AUTH'],
     logger: false,
