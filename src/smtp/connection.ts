@@ -10,7 +10,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import { deadline } from '../core/signal.js';
 import type { ReplyLimits, SmtpReply } from './reply.js';
 import { DEFAULT_REPLY_LIMITS, ReplyReader } from './reply.js';
@@ -211,7 +211,12 @@ export class SmtpConnection {
   }
 
   /** Upgrades to TLS after a 220 to STARTTLS (RFC 3207 §4). The certificate is captured, never enforced here. */
-  startTls(servername: string | null, timeoutMs: number, signal?: AbortSignal): Promise<TlsOutcome> {
+  startTls(
+    servername: string | null,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    ca?: readonly string[],
+  ): Promise<TlsOutcome> {
     signal?.throwIfAborted();
     const limit = deadline(signal, timeoutMs);
     const plain = this.socket;
@@ -224,6 +229,8 @@ export class SmtpConnection {
         ...(servername ? { servername } : {}),
         rejectUnauthorized: false,
         minVersion: 'TLSv1',
+        // Extra trust anchors (a test CA) on top of Node's store, without touching the process environment.
+        ...(ca && ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
       });
       const finish = () => limit.removeEventListener('abort', onAbort);
       const onAbort = () => {

@@ -40,6 +40,8 @@ export interface ProbeOptions {
   timeouts: PhaseTimeouts;
   signal?: AbortSignal | undefined;
   now?: () => number;
+  /** Extra CA certificates (PEM) trusted beside Node's store. */
+  ca?: readonly string[];
 }
 
 /** The `mxray probe --json` contract for one address (stable: fields are only ever added). */
@@ -173,7 +175,7 @@ export async function probeSmtp(options: ProbeOptions): Promise<ProbeResult> {
         await quit(conn, t, options.signal);
         return finish(`starttls: the server answered ${go.reply.code} ${go.reply.text}`, 'starttls');
       }
-      const up = await conn.startTls(options.host, t.tlsMs, options.signal);
+      const up = await conn.startTls(options.host, t.tlsMs, options.signal, options.ca);
       if (up.kind !== 'ok') return finish(`tls: ${up.error}`, 'tls');
       result.timings.tlsMs = transcript.elapsedMs - tlsStart;
       const cert = up.tls.certificate
