@@ -91,9 +91,7 @@ export function registerZone(program: Command): void {
         results.push(lintZoneText(text, { file, ...(options.origin === undefined ? {} : { origin: options.origin }) }));
       }
       process.stdout.write(
-        options.json
-          ? renderJson(zoneLintJson(results)) + '\n'
-          : renderZoneLintText(results, { color: useColor() }),
+        options.json ? renderJson(zoneLintJson(results)) + '\n' : renderZoneLintText(results, { color: useColor() }),
       );
       process.exitCode = lintExitCode(results, options.failOn);
     });
@@ -106,7 +104,9 @@ export function registerZone(program: Command): void {
     .option('--json', 'print JSON: {preset, provider, name, domain, records, notes}')
     .action((name: string, options: PresetCliOptions) => {
       const p = preset(name, options.domain);
-      process.stdout.write(options.json ? renderJson(presetJson(p)) + '\n' : renderPresetText(p, { color: useColor() }));
+      process.stdout.write(
+        options.json ? renderJson(presetJson(p)) + '\n' : renderPresetText(p, { color: useColor() }),
+      );
       process.exitCode = EXIT.ok;
     });
 }
