@@ -115,6 +115,11 @@ export const FINDINGS = {
     title: 'DMARC policy is p=none: failures are only reported.',
   },
   'dmarc.syntax': { severity: 'error', area: 'dmarc', title: 'The DMARC record does not parse.' },
+  'mta-sts.none': {
+    severity: 'info',
+    area: 'mta-sts',
+    title: 'No MTA-STS policy: TLS to the MX hosts is only opportunistic.',
+  },
   'mta-sts.policy-unreachable': {
     severity: 'warning',
     area: 'mta-sts',

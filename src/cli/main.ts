@@ -12,8 +12,11 @@ import { registerDemo } from './commands/demo.js';
 import { registerLab } from './commands/lab.js';
 import { registerLookup } from './commands/lookup.js';
 import { registerProbe } from './commands/probe.js';
+import { registerPropagation } from './commands/propagation.js';
 import { registerRoute } from './commands/route.js';
 import { registerSend } from './commands/send.js';
+import { registerTrace } from './commands/trace.js';
+import { registerZone } from './commands/zone.js';
 import { EXIT } from './exit-codes.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +32,9 @@ export function buildProgram(): Command {
   registerProbe(program);
   registerSend(program);
   registerCheck(program);
+  registerTrace(program);
+  registerPropagation(program);
+  registerZone(program);
   registerLab(program);
   registerDemo(program);
   return program;

@@ -33,6 +33,16 @@ function skippedNote(report: CheckReport, section: string | null): string | null
   return section in report.sections ? null : 'not checked';
 }
 
+/** A line for an area without findings, when its data says more than "no problems". */
+function okNote(report: CheckReport, section: string | null): string {
+  if (section === 'provider') {
+    const p = report.sections.provider as { name?: string; provider: string | null } | undefined;
+    if (p?.provider) return `${p.name ?? p.provider}: the MX set matches its documented records`;
+    return 'no hosted-mail provider recognised';
+  }
+  return 'no problems found';
+}
+
 function counts(report: CheckReport): string {
   const s = report.summary;
   const part = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -54,7 +64,7 @@ export function renderCheckText(report: CheckReport, options: TextOptions): stri
     const skipped = skippedNote(report, section);
     lines.push('', c.bold(title));
     if (found.length === 0) {
-      lines.push(skipped ? `  ${c.dim('–')} ${c.dim(skipped)}` : `  ${c.green('✔')} no problems found`);
+      lines.push(skipped ? `  ${c.dim('–')} ${c.dim(skipped)}` : `  ${c.green('✔')} ${okNote(report, section)}`);
       continue;
     }
     for (const f of found) {
@@ -85,7 +95,7 @@ export function renderCheckMarkdown(reports: readonly CheckReport[]): string {
       const skipped = skippedNote(r, section);
       out.push(`### ${title}`, '');
       if (found.length === 0) {
-        out.push(skipped ? `– ${md(skipped)}` : '✔ No problems found.', '');
+        out.push(skipped ? `– ${md(skipped)}` : `✔ ${md(okNote(r, section))}`, '');
         continue;
       }
       for (const f of found)
@@ -109,7 +119,7 @@ export function renderCheckHtml(reports: readonly CheckReport[]): string {
         const skipped = skippedNote(r, section);
         const items =
           found.length === 0
-            ? `<li class="ok">${skipped ? html(skipped) : '✔ No problems found.'}</li>`
+            ? `<li class="ok">${skipped ? html(skipped) : `✔ ${html(okNote(r, section))}`}</li>`
             : found
                 .map(
                   (f) =>

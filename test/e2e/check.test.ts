@@ -95,6 +95,7 @@ describe('check: MX, reverse DNS and nameservers', () => {
     ['wild.check.test', 'mx.wildcard', '*.wild.check.test'],
     ['noptr.check.test', 'mx.ptr-missing', '127.0.40.50'],
     ['badptr.check.test', 'mx.ptr-mismatch', '127.0.40.51'],
+    ['gws.check.test', 'provider.deviation', 'gws.check.test'],
   ];
   for (const [domain, id, subject] of cases) {
     it(`${id} fires on ${domain}`, async () => {
