@@ -92,10 +92,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const server = await startDnsServer({ zones, host: opts.dns?.host ?? '127.0.0.1', port: opts.dns?.port ?? 0 });
   const extra: DnsServer[] = [];
   if (opts.nameservers) {
-    for (const address of nameserverAddresses(zones)) {
+    // Each nameserver address serves only the zones whose NS records name it, as real servers do, so an
+    // iterative resolver (trace) walking from the lab's root sees referrals, not one server answering all.
+    for (const [address, served] of nameserverZones(zones)) {
       if (address === server.host) continue;
       try {
-        extra.push(await startDnsServer({ zones, host: address, port: server.port }));
+        extra.push(await startDnsServer({ zones: served, host: address, port: server.port }));
       } catch {
         // The address is taken on that port (another lab): the nameserver stays reachable only at dns.host.
       }
@@ -128,14 +130,18 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   };
 }
 
-/** Loopback addresses of the NS targets that have A/AAAA records in the zones. */
-function nameserverAddresses(zones: readonly Zone[]): string[] {
-  const targets = new Set<string>();
-  for (const z of zones) for (const r of z.records) if (r.type === 'NS') targets.add(String(r.data));
-  const out = new Set<string>();
+/** Each loopback nameserver address, with the zones whose NS records name a host on it. */
+function nameserverZones(zones: readonly Zone[]): Map<string, Zone[]> {
+  const addresses = new Map<string, string[]>();
   for (const z of zones)
     for (const r of z.records)
-      if ((r.type === 'A' || r.type === 'AAAA') && targets.has(r.name) && isLoopbackAddress(String(r.data)))
-        out.add(String(r.data));
-  return [...out].sort();
+      if ((r.type === 'A' || r.type === 'AAAA') && isLoopbackAddress(String(r.data)))
+        addresses.set(r.name, [...(addresses.get(r.name) ?? []), String(r.data)]);
+  const out = new Map<string, Zone[]>();
+  for (const z of zones) {
+    const hosts = z.records.filter((r) => r.type === 'NS' && r.name === z.origin).map((r) => String(r.data));
+    for (const address of new Set(hosts.flatMap((h) => addresses.get(h) ?? [])))
+      out.set(address, [...(out.get(address) ?? []), z]);
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
 }

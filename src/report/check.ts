@@ -40,6 +40,13 @@ function okNote(report: CheckReport, section: string | null): string {
     if (p?.provider) return `${p.name ?? p.provider}: the MX set matches its documented records`;
     return 'no hosted-mail provider recognised';
   }
+  if (section === 'dane') {
+    const d = report.sections.dane as { exchanges?: { secure?: boolean; tlsa?: unknown[] }[] } | undefined;
+    const list = d?.exchanges ?? [];
+    if (list.length > 0 && list.every((e) => !e.secure))
+      return 'not applicable: the MX answers are not DNSSEC-secure (RFC 7672 §2.2)';
+    if (list.length > 0 && list.every((e) => (e.tlsa ?? []).length === 0)) return 'no TLSA records published';
+  }
   return 'no problems found';
 }
 

@@ -69,18 +69,18 @@ describe('detectProvider', () => {
     const m = detectProvider(['1 aspmx.l.google.com', '1 alt1.aspmx.l.google.com', '20 backup.example.com']);
     assert.equal(m?.preset, 'google-workspace-legacy');
     assert.deepEqual(m?.deviations, [
-      'missing alt2.aspmx.l.google.com (Google documents it at preference 5)',
-      'missing alt3.aspmx.l.google.com (Google documents it at preference 10)',
-      'missing alt4.aspmx.l.google.com (Google documents it at preference 10)',
-      "extra host backup.example.com: not in Google's documented set",
-      'alt1.aspmx.l.google.com has preference 1; Google documents 5, which orders it differently',
+      'Missing alt2.aspmx.l.google.com (Google documents it at preference 5).',
+      'Missing alt3.aspmx.l.google.com (Google documents it at preference 10).',
+      'Missing alt4.aspmx.l.google.com (Google documents it at preference 10).',
+      "Extra host backup.example.com: not in Google's documented set.",
+      'Host alt1.aspmx.l.google.com has preference 1; Google documents 5, which orders it differently.',
     ]);
     const mixed = detectProvider(['1 smtp.google.com', ...legacy.slice(0, 1)]);
-    assert.match(mixed?.deviations[0] ?? '', /mixes smtp\.google\.com with the legacy ASPMX hosts/);
+    assert.match(mixed?.deviations[0] ?? '', /^The set mixes smtp\.google\.com with the legacy ASPMX hosts/);
     const first = detectProvider(['0 mx.example.net', '1 smtp.google.com']);
     assert.deepEqual(first?.deviations, [
-      "extra host mx.example.net: not in Google's documented set",
-      'mx.example.net (preference 0) comes before the Google hosts and takes the mail first',
+      "Extra host mx.example.net: not in Google's documented set.",
+      'Host mx.example.net (preference 0) comes before the Google hosts and takes the mail first.',
     ]);
   });
 
@@ -95,9 +95,9 @@ describe('detectProvider', () => {
       detectProvider(['10 contoso-com.mail.protection.outlook.com', '5 mx.backup.example'], { domain: 'fabrikam.com' })
         ?.deviations,
       [
-        'extra host mx.backup.example: Microsoft 365 documents a single MX',
-        'mx.backup.example (preference 5) comes before contoso-com.mail.protection.outlook.com and takes the mail first',
-        'contoso-com.mail.protection.outlook.com does not start with fabrikam-com: check the name the Microsoft 365 admin centre shows',
+        'Extra host mx.backup.example: Microsoft 365 documents a single MX.',
+        'Host mx.backup.example (preference 5) comes before contoso-com.mail.protection.outlook.com and takes the mail first.',
+        'Host contoso-com.mail.protection.outlook.com does not start with fabrikam-com: check the name the Microsoft 365 admin centre shows.',
       ],
     );
     assert.equal(detectProvider(['0 contoso-com.l-v1.mx.microsoft'])?.provider, 'microsoft-365');

@@ -134,7 +134,7 @@ export interface ProviderMatch {
   name: string;
   /** The preset the set is compared with; null for providers only recognised. */
   preset: PresetName | null;
-  /** How the set differs from the documented one, one sentence each; empty when it matches. */
+  /** How the set differs from the documented one, one sentence each (capitalised, with its full stop); empty when it matches. */
   deviations: string[];
 }
 
@@ -190,13 +190,14 @@ function googleDeviations(mx: { preference: number | null; exchange: string }[])
     current && !legacy ? 'google-workspace' : legacy ? 'google-workspace-legacy' : 'google-workspace';
   const expected = preset === 'google-workspace' ? GOOGLE_CURRENT : GOOGLE_LEGACY;
   const deviations: string[] = [];
-  if (current && legacy) deviations.push('mixes smtp.google.com with the legacy ASPMX hosts: use one set or the other');
+  if (current && legacy)
+    deviations.push('The set mixes smtp.google.com with the legacy ASPMX hosts: use one set or the other.');
   for (const [pref, host] of expected) {
-    if (!hosts.includes(host)) deviations.push(`missing ${host} (Google documents it at preference ${pref})`);
+    if (!hosts.includes(host)) deviations.push(`Missing ${host} (Google documents it at preference ${pref}).`);
   }
   const documented = new Set<string>([...GOOGLE_CURRENT, ...GOOGLE_LEGACY].map(([, h]) => h));
   for (const m of mx) {
-    if (!documented.has(m.exchange)) deviations.push(`extra host ${m.exchange}: not in Google's documented set`);
+    if (!documented.has(m.exchange)) deviations.push(`Extra host ${m.exchange}: not in Google's documented set.`);
   }
   deviations.push(...preferenceDeviations(mx, expected, 'Google'));
   return { preset, deviations };
@@ -218,13 +219,15 @@ function preferenceDeviations(
   known.forEach((m, i) => {
     if (actual[i] !== wanted[i])
       out.push(
-        `${m.exchange} has preference ${m.preference}; ${who} documents ${documentedPref(m.exchange)}, which orders it differently`,
+        `Host ${m.exchange} has preference ${m.preference}; ${who} documents ${documentedPref(m.exchange)}, which orders it differently.`,
       );
   });
   const lowestKnown = Math.min(...known.map((m) => m.preference as number));
   for (const m of mx) {
     if (m.preference !== null && m.preference < lowestKnown && !known.includes(m))
-      out.push(`${m.exchange} (preference ${m.preference}) comes before the ${who} hosts and takes the mail first`);
+      out.push(
+        `Host ${m.exchange} (preference ${m.preference}) comes before the ${who} hosts and takes the mail first.`,
+      );
   }
   return out;
 }
@@ -233,23 +236,23 @@ function microsoftDeviations(mx: { preference: number | null; exchange: string }
   const deviations: string[] = [];
   const ours = mx.filter((m) => providerOf(m.exchange)?.provider === 'microsoft-365');
   if (ours.length > 1)
-    deviations.push(`${ours.length} Microsoft 365 hosts: Microsoft documents exactly one per domain`);
+    deviations.push(`There are ${ours.length} Microsoft 365 hosts: Microsoft documents exactly one per domain.`);
   for (const m of mx) {
-    if (!ours.includes(m)) deviations.push(`extra host ${m.exchange}: Microsoft 365 documents a single MX`);
+    if (!ours.includes(m)) deviations.push(`Extra host ${m.exchange}: Microsoft 365 documents a single MX.`);
   }
   const first = ours[0];
   if (first && first.preference !== null) {
     const lower = mx.filter((m) => m.preference !== null && m.preference < (first.preference as number));
     for (const m of lower)
       deviations.push(
-        `${m.exchange} (preference ${m.preference}) comes before ${first.exchange} and takes the mail first`,
+        `Host ${m.exchange} (preference ${m.preference}) comes before ${first.exchange} and takes the mail first.`,
       );
   }
   if (domain !== null && first && first.exchange.endsWith('.mail.protection.outlook.com')) {
     const label = domain.replace(/\./g, '-');
     if (!first.exchange.startsWith(label))
       deviations.push(
-        `${first.exchange} does not start with ${label}: check the name the Microsoft 365 admin centre shows`,
+        `Host ${first.exchange} does not start with ${label}: check the name the Microsoft 365 admin centre shows.`,
       );
   }
   return deviations;

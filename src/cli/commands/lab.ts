@@ -41,6 +41,8 @@ async function start(options: LabCliOptions, onMessage: (m: ReceivedMessage) => 
   const labOptions = (dnsPort: number): LabOptions => ({
     zones: options.zone ?? [EXAMPLES_DIR],
     dns: { host, port: dnsPort },
+    // Each nameserver of the zones answers on its own loopback address too, so `trace` and `check` find them.
+    nameservers: true,
     smtp: options.smtp
       ? {
           faults,
@@ -70,6 +72,9 @@ function describeLab(lab: Lab, c: Colors): string {
     z.file ? relative(process.cwd(), z.file) : '-',
   ]);
   lines.push(...alignColumns(zoneRows).map((l) => `  ${l}`));
+  if (lab.nameserverAddresses.length > 0) {
+    lines.push(c.dim(`  also answering on the nameservers' addresses: ${lab.nameserverAddresses.join(', ')}`));
+  }
   const smtp = lab.smtp;
   if (smtp) {
     lines.push(
