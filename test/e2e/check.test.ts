@@ -202,6 +202,22 @@ describe('check: blocklists and the command', () => {
     assert.doesNotMatch(html.stdout, /<script/);
   });
 
+  it('exits 2 when the domain cannot be checked (its DNS does not answer)', async () => {
+    const r = await runCli([
+      'check',
+      'example.test',
+      '--server',
+      '127.0.0.1:9',
+      '--timeout',
+      '0.3',
+      '--tries',
+      '1',
+      '--no-smtp',
+    ]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /temporary failure/);
+  });
+
   it('escapes what DNS says before it reaches HTML', async () => {
     const { renderCheckHtml } = await import('../../src/report/check.js');
     const r = await check('nomx.check.test', { smtp: { enabled: false } });

@@ -35,9 +35,13 @@ interface CheckCliOptions extends DnsCliOptions {
   ca?: string[];
 }
 
-/** 0: nothing at or above the threshold; 1: something is; 2: a check could not run at all. */
+/**
+ * 0: nothing at or above the threshold; 1: something is; 2: the check could not run (the domain's MX question
+ * failed temporarily, so there was nothing to audit).
+ */
 export function checkExitCode(reports: readonly CheckReport[], failOn: Severity | 'never'): number {
   if (failOn !== 'never' && reports.some((r) => r.findings.some((f) => atLeast(f.severity, failOn)))) return 1;
+  if (reports.some((r) => r.route.outcome === 'temp-failure')) return 2;
   return 0;
 }
 
