@@ -45,3 +45,29 @@ export interface CheckOutput {
 
 /** A check module. It must not throw for expected failures: they are findings or data. */
 export type Check = (ctx: CheckContext) => Promise<CheckOutput>;
+
+/**
+ * A context with the defaults of `mxray check` (SMTP off, port 53/443, no extra CA, optional checks off):
+ * what a test or a library user needs to run one check module on its own.
+ * @example const out = await checkSpf(checkContext({ domain, resolver, route }));
+ */
+export function checkContext(
+  base: Pick<CheckContext, 'domain' | 'resolver' | 'route'> & Partial<CheckContext>,
+): CheckContext {
+  return {
+    probes: [],
+    smtp: {
+      enabled: false,
+      port: 25,
+      helo: 'mxray.invalid',
+      timeouts: { connectMs: 10_000, greetingMs: 30_000, commandMs: 30_000, tlsMs: 15_000 },
+    },
+    authoritativePort: 53,
+    httpsPort: 443,
+    extraCa: [],
+    blocklists: null,
+    openRelay: false,
+    now: Date.now(),
+    ...base,
+  };
+}

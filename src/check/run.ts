@@ -14,7 +14,7 @@ import type { PhaseTimeouts, ProbeResult } from '../smtp/probe.js';
 import { DEFAULT_TIMEOUTS } from '../smtp/probe.js';
 import { probeTargets, targetsOfRoute } from '../smtp/probe-targets.js';
 import { CHECKS } from './registry.js';
-import type { CheckContext } from './context.js';
+import { checkContext } from './context.js';
 import type { Finding, Severity } from './findings.js';
 import { FINDINGS } from './findings.js';
 
@@ -82,20 +82,20 @@ export async function checkDomain(input: string, options: CheckOptions): Promise
   const results = await Promise.all(
     Object.entries(CHECKS).map(async ([name, check]) => {
       const signal = deadline(options.signal, timeoutMs);
-      const ctx: CheckContext = {
+      const ctx = checkContext({
         domain,
         resolver: options.resolver,
         route,
         probes,
         smtp,
-        authoritativePort: options.authoritativePort ?? 53,
-        httpsPort: options.httpsPort ?? 443,
-        extraCa: options.extraCa ?? [],
-        blocklists: options.blocklists ?? null,
-        openRelay: options.openRelay ?? false,
-        now: options.now ?? Date.now(),
         signal,
-      };
+        ...(options.authoritativePort !== undefined ? { authoritativePort: options.authoritativePort } : {}),
+        ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
+        ...(options.extraCa ? { extraCa: options.extraCa } : {}),
+        ...(options.blocklists !== undefined ? { blocklists: options.blocklists } : {}),
+        ...(options.openRelay !== undefined ? { openRelay: options.openRelay } : {}),
+        ...(options.now !== undefined ? { now: options.now } : {}),
+      });
       try {
         return { name, output: await check(ctx), error: null };
       } catch (err) {

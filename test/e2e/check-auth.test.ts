@@ -14,6 +14,7 @@ import { checkMtaSts } from '../../src/check/checks/mta-sts.js';
 import { checkSpf } from '../../src/check/checks/spf.js';
 import { checkTlsRpt } from '../../src/check/checks/tls-rpt.js';
 import type { CheckContext, CheckOutput } from '../../src/check/context.js';
+import { checkContext } from '../../src/check/context.js';
 import type { Finding, FindingId } from '../../src/check/findings.js';
 import type { Resolver } from '../../src/dns/resolver.js';
 import type { KeyPair } from '../../src/lab/certificate.js';
@@ -88,24 +89,14 @@ after(async () => {
 });
 
 async function context(domain: string): Promise<CheckContext> {
-  return {
+  return checkContext({
     domain,
     resolver,
     route: await resolveRoute(domain, { resolver, seed: 1 }),
-    probes: [],
-    smtp: {
-      enabled: false,
-      port: 25,
-      helo: 'checker.test',
-      timeouts: { connectMs: 1000, greetingMs: 1000, commandMs: 1000, tlsMs: 1000 },
-    },
     authoritativePort: lab.dns.port,
     httpsPort: https.port,
     extraCa: [ca.cert],
-    blocklists: null,
-    openRelay: false,
-    now: Date.now(),
-  };
+  });
 }
 
 interface AuthReport {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { MemoryEntry } from '../../auth/memory-resolver.js';
 import { memoryResolver } from '../../auth/memory-resolver.js';
 import { resolveRoute } from '../../mx/route.js';
-import type { CheckContext } from '../context.js';
+import { checkContext } from '../context.js';
 import { checkDmarc } from './dmarc.js';
 
 const txt = (...records: string[]): MemoryEntry[] => records.map((r) => ({ type: 'TXT', data: [r] }));
@@ -16,24 +16,7 @@ const resolver = memoryResolver({
 });
 
 async function run(domain: string) {
-  const ctx: CheckContext = {
-    domain,
-    resolver,
-    route: await resolveRoute(domain, { resolver, seed: 1 }),
-    probes: [],
-    smtp: {
-      enabled: false,
-      port: 25,
-      helo: 'c.test',
-      timeouts: { connectMs: 1, greetingMs: 1, commandMs: 1, tlsMs: 1 },
-    },
-    authoritativePort: 53,
-    httpsPort: 443,
-    extraCa: [],
-    blocklists: null,
-    openRelay: false,
-    now: 0,
-  };
+  const ctx = checkContext({ domain, resolver, route: await resolveRoute(domain, { resolver, seed: 1 }), now: 0 });
   return checkDmarc(ctx);
 }
 

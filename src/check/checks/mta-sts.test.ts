@@ -4,7 +4,7 @@ import type { MemoryEntry } from '../../auth/memory-resolver.js';
 import { memoryResolver } from '../../auth/memory-resolver.js';
 import type { MtaStsPolicy } from '../../auth/mta-sts/policy.js';
 import { resolveRoute } from '../../mx/route.js';
-import type { CheckContext } from '../context.js';
+import { checkContext } from '../context.js';
 import { checkMtaSts, coverageFindings } from './mta-sts.js';
 
 const policy = (mode: MtaStsPolicy['mode'], mx: string[]): MtaStsPolicy => ({
@@ -48,24 +48,7 @@ describe('checkMtaSts without a policy to fetch', () => {
     '_mta-sts.noaddr.example': txt('v=STSv1; id=1'),
   });
   const run = async (domain: string) => {
-    const ctx: CheckContext = {
-      domain,
-      resolver,
-      route: await resolveRoute(domain, { resolver, seed: 1 }),
-      probes: [],
-      smtp: {
-        enabled: false,
-        port: 25,
-        helo: 'c.test',
-        timeouts: { connectMs: 1, greetingMs: 1, commandMs: 1, tlsMs: 1 },
-      },
-      authoritativePort: 53,
-      httpsPort: 443,
-      extraCa: [],
-      blocklists: null,
-      openRelay: false,
-      now: 0,
-    };
+    const ctx = checkContext({ domain, resolver, route: await resolveRoute(domain, { resolver, seed: 1 }), now: 0 });
     return checkMtaSts(ctx);
   };
 

@@ -6,6 +6,7 @@ import { analyzeSpf } from '../../auth/spf/analyze.js';
 import type { Resolver } from '../../dns/resolver.js';
 import { resolveRoute } from '../../mx/route.js';
 import type { CheckContext } from '../context.js';
+import { checkContext } from '../context.js';
 import { checkSpf, spfFindings } from './spf.js';
 
 const txt = (...records: string[]): MemoryEntry[] => records.map((r) => ({ type: 'TXT', data: [r] }));
@@ -34,24 +35,7 @@ const findingsOf = async (domain: string) => spfFindings(domain, await analyzeSp
 const ids = async (domain: string) => (await findingsOf(domain)).map((f) => `${f.id} ${f.subject}`);
 
 async function context(domain: string, r: Resolver = resolver): Promise<CheckContext> {
-  return {
-    domain,
-    resolver: r,
-    route: await resolveRoute(domain, { resolver: r, seed: 1 }),
-    probes: [],
-    smtp: {
-      enabled: false,
-      port: 25,
-      helo: 'checker.test',
-      timeouts: { connectMs: 1, greetingMs: 1, commandMs: 1, tlsMs: 1 },
-    },
-    authoritativePort: 53,
-    httpsPort: 443,
-    extraCa: [],
-    blocklists: null,
-    openRelay: false,
-    now: 0,
-  };
+  return checkContext({ domain, resolver: r, route: await resolveRoute(domain, { resolver: r, seed: 1 }), now: 0 });
 }
 
 describe('checkSpf findings (RFC 7208)', () => {
