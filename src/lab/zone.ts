@@ -36,12 +36,12 @@ export interface ParseZoneOptions {
   defaultTtl?: number;
 }
 
-interface Token {
+export interface Token {
   text: string;
   line: number;
 }
 
-interface Entry {
+export interface Entry {
   line: number;
   /** The entry's first line starts with a blank, so the owner is the previous one (RFC 1035 §5.1). */
   blankOwner: boolean;
@@ -52,7 +52,11 @@ const CLASSES = new Set(['IN', 'CH', 'CS', 'HS', 'ANY', 'NONE']);
 const DEFAULT_TTL = 3600;
 
 /** Splits the text into entries (one per record or directive), honouring quotes, escapes, comments, parens. */
-function lex(text: string, where: (line: number) => string): Entry[] {
+/**
+ * Splits master-file text into entries (RFC 1035 §5.1): one per record or directive, with the line it starts
+ * on and its tokens (quoted strings keep their quotes). Throws MX_ZONE_SYNTAX naming `where(line)`.
+ */
+export function lex(text: string, where: (line: number) => string): Entry[] {
   const entries: Entry[] = [];
   let line = 1;
   let tokens: Token[] = [];
