@@ -40,7 +40,9 @@ export function planReceivers(zones: readonly Zone[]): { plan: MailHostPlan[]; u
   for (const zone of zones) for (const r of zone.records) if (r.type === 'CNAME') cnames.set(r.name, String(r.data));
   const byAddress = new Map<string, string[]>();
   const unserved: string[] = [];
-  for (const host of [...mailHosts].sort()) {
+  // Hosts that own their address come before names that reach it through a CNAME: the first names the server.
+  const aliased = (h: string) => (cnames.has(h) ? 1 : 0);
+  for (const host of [...mailHosts].sort((a, b) => aliased(a) - aliased(b) || a.localeCompare(b))) {
     let name = host;
     for (let i = 0; i < 8 && cnames.has(name); i++) name = cnames.get(name)!;
     const list = addresses.get(name) ?? [];
