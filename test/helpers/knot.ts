@@ -11,10 +11,10 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import dnsPacket from 'dns-packet';
+import { freePort } from './ports.js';
 
 export const KNOT_SKIP_REASON = 'knotd not installed (apt-get install knot)';
 
@@ -44,27 +44,6 @@ export interface KnotServer {
   /** Knot's log so far (stderr), for failure messages. */
   log(): string;
   close(): Promise<void>;
-}
-
-// A port free on both UDP and TCP right now (Knot binds it a moment later; startKnot retries on a collision).
-async function freePort(): Promise<number> {
-  for (;;) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise<number>((res, rej) => {
-      udp.once('error', rej);
-      udp.bind(0, '127.0.0.1', () => res(udp.address().port));
-    });
-    const tcp = net.createServer();
-    const ok = await new Promise<boolean>((res) => {
-      tcp.once('error', () => res(false));
-      tcp.listen(port, '127.0.0.1', () => res(true));
-    });
-    await new Promise<void>((res) => udp.close(() => res()));
-    if (ok) {
-      await new Promise<void>((res) => tcp.close(() => res()));
-      return port;
-    }
-  }
 }
 
 function soaQuery(port: number, origin: string, timeoutMs: number): Promise<boolean> {

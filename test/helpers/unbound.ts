@@ -10,10 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
+import { freePort } from './ports.js';
 
 export const UNBOUND_SKIP_REASON = 'unbound not installed (apt-get install unbound)';
 
@@ -40,27 +40,6 @@ export interface UnboundServer {
   /** Unbound's log so far (validation failures at val-log-level 2), for failure messages. */
   log(): Promise<string>;
   close(): Promise<void>;
-}
-
-// A port free on both UDP and TCP right now (Unbound binds it a moment later; startUnbound retries on a collision).
-async function freePort(): Promise<number> {
-  for (;;) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise<number>((res, rej) => {
-      udp.once('error', rej);
-      udp.bind(0, '127.0.0.1', () => res(udp.address().port));
-    });
-    const tcp = net.createServer();
-    const ok = await new Promise<boolean>((res) => {
-      tcp.once('error', () => res(false));
-      tcp.listen(port, '127.0.0.1', () => res(true));
-    });
-    await new Promise<void>((res) => udp.close(() => res()));
-    if (ok) {
-      await new Promise<void>((res) => tcp.close(() => res()));
-      return port;
-    }
-  }
 }
 
 const dot = (name: string) => (name.endsWith('.') ? name : `${name}.`);
