@@ -14,6 +14,7 @@ import { registerLookup } from './commands/lookup.js';
 import { registerProbe } from './commands/probe.js';
 import { registerPropagation } from './commands/propagation.js';
 import { registerRoute } from './commands/route.js';
+import { registerScan } from './commands/scan.js';
 import { registerSend } from './commands/send.js';
 import { registerTrace } from './commands/trace.js';
 import { registerZone } from './commands/zone.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerTrace(program);
   registerPropagation(program);
   registerZone(program);
+  registerScan(program);
   registerLab(program);
   registerDemo(program);
   return program;

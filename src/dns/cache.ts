@@ -44,6 +44,10 @@ export class DnsCache<T> {
       this.entries.delete(key);
       return undefined;
     }
+    // Least recently used goes first: a hit moves the entry to the young end, so mail hosts shared by many
+    // domains stay while each domain's own MX answer ages out (a scan of millions relies on this).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return { value: entry.value, ageSeconds: Math.floor((now - entry.storedAt) / 1000) };
   }
 

@@ -1,0 +1,224 @@
+/**
+ * @module cli/commands/scan
+ * `mxray scan [FILE|-]`: the mail route of every domain in a file, streamed to JSONL or CSV, resumable.
+ * Thin: argv → options → `scanDomains` → renderers; files, signals, the TTY and exit codes live here.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { createReadStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { constants } from 'node:fs';
+import { access, stat, truncate } from 'node:fs/promises';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { MxError } from '../../core/errors.js';
+import { DnsCache } from '../../dns/cache.js';
+import type { DnsOutcome } from '../../dns/resolver.js';
+import { createResolver } from '../../dns/resolver.js';
+import {
+  renderScanCsvHeader,
+  renderScanCsvRow,
+  renderScanJsonl,
+  renderScanProgress,
+  renderScanSummary,
+} from '../../report/scan.js';
+import type { ResumeIndex } from '../../scan/resume.js';
+import { createResumeIndexer } from '../../scan/resume.js';
+import { scanDomains } from '../../scan/scan.js';
+import { createScanSummary } from '../../scan/summary.js';
+import type { DnsCliOptions } from '../context.js';
+import { addDnsOptions, buildResolver, interruptSignal, parsePositiveNumber, useColor } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+
+interface ScanCliOptions extends DnsCliOptions {
+  concurrency: number;
+  qps?: number;
+  format: 'jsonl' | 'csv';
+  out?: string;
+  resume?: boolean;
+  column?: string;
+}
+
+/** DNS outcomes kept by the shared cache: room for the MX sets in flight and a few thousand mail hosts. */
+const SCAN_CACHE_ENTRIES = 50_000;
+/** Invalid line numbers listed on stderr at most. */
+const LIST_INVALID = 10;
+
+/** Quotes an argument for a POSIX shell when it needs it. */
+function shellQuote(arg: string): string {
+  return /^[\w./:=@,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The resume index of `path`, read in chunks, with a torn last line truncated away; null when it does not exist. */
+async function readOutputIndex(path: string): Promise<ResumeIndex | null> {
+  const indexer = createResumeIndexer();
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) indexer.push(chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new MxError('MX_INVALID_ARGUMENT', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const index = indexer.finish();
+  if (index.torn) await truncate(path, index.validBytes);
+  return index;
+}
+
+/** Counts input lines in the background (for the progress line); null for stdin. */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  let last = 0x0a;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (const byte of chunk) if (byte === 0x0a) n++;
+    last = chunk.at(-1) ?? last;
+  }
+  return last === 0x0a ? n : n + 1;
+}
+
+async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+export function registerScan(program: Command): void {
+  addDnsOptions(
+    program
+      .command('scan')
+      .description('resolve the mail route of every domain in a file (one per line, or a CSV column), streamed')
+      .argument('[file]', 'the input file; - or nothing for stdin', '-'),
+  )
+    .addOption(
+      new Option('--concurrency <n>', 'domains in flight at most')
+        .default(32)
+        .argParser(parsePositiveNumber('--concurrency', true)),
+    )
+    .addOption(
+      new Option('--qps <n>', 'domains started per second at most').argParser(parsePositiveNumber('--qps', false)),
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .addOption(new Option('--out <file>', 'write records to this file instead of stdout'))
+    .addOption(
+      new Option('--resume', 'continue an interrupted scan: skip the lines --out already holds, append the rest'),
+    )
+    .addOption(new Option('--column <name>', 'the input is CSV: read domains from this column of its header'))
+    .action(async (file: string, options: ScanCliOptions) => {
+      if (options.resume && options.out === undefined) {
+        throw new MxError('MX_INVALID_ARGUMENT', '--resume needs --out, the file the interrupted scan wrote');
+      }
+      if (options.resume && options.format !== 'jsonl') {
+        throw new MxError('MX_INVALID_ARGUMENT', '--resume works with --format jsonl (CSV rows carry no line numbers)');
+      }
+      if (file !== '-') {
+        try {
+          await access(file, constants.R_OK);
+          if ((await stat(file)).isDirectory()) throw new Error('it is a directory');
+        } catch (err) {
+          throw new MxError('MX_INVALID_ARGUMENT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      const resumed = options.resume && options.out !== undefined ? await readOutputIndex(options.out) : null;
+      const { resolver: base, lab } = await buildResolver(options);
+      // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
+      const resolver = createResolver({
+        servers: [...base.servers],
+        timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
+        attempts: options.tries,
+        ...(options.tcp ? { tcp: true } : {}),
+        cache: new DnsCache<DnsOutcome>({ maxEntries: SCAN_CACHE_ENTRIES }),
+      });
+      const stop = interruptSignal();
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      const lines = createInterface({ input, crlfDelay: Infinity });
+      // readline does not pass on its input's errors: note the error, end the lines, and throw after the loop.
+      let readError: Error | null = null;
+      input.once('error', (err: Error) => {
+        readError = err;
+        lines.close();
+      });
+      let out: WriteStream | null = null;
+      const sink: NodeJS.WritableStream = options.out
+        ? (out = createWriteStream(options.out, { flags: resumed ? 'a' : 'w' }))
+        : process.stdout;
+      const tty = process.stderr.isTTY === true;
+      let total: number | null = null;
+      if (tty && file !== '-') {
+        countLines(file).then(
+          (n) => (total = n),
+          () => undefined,
+        );
+      }
+      const summary = createScanSummary();
+      const invalid: number[] = [];
+      const started = performance.now();
+      let lastDraw = 0;
+      let done = resumed?.done.size ?? 0;
+      let errors = 0;
+      if (resumed) {
+        process.stderr.write(
+          `mxray: resuming: ${resumed.done.size} line(s) already in ${options.out}` +
+            `${resumed.torn ? '; a torn last line was cut away' : ''}\n`,
+        );
+      }
+      try {
+        if (options.format === 'csv') await write(sink, renderScanCsvHeader());
+        const records = scanDomains(lines, {
+          resolver,
+          concurrency: options.concurrency,
+          signal: stop,
+          ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
+          ...(options.column !== undefined ? { column: options.column } : {}),
+          ...(resumed ? { skip: (line: number) => resumed.done.has(line) } : {}),
+        });
+        for await (const record of records) {
+          await write(sink, options.format === 'csv' ? renderScanCsvRow(record) : renderScanJsonl(record));
+          summary.add(record);
+          done++;
+          if (record.error !== null) {
+            errors++;
+            if (invalid.length < LIST_INVALID) invalid.push(record.line);
+          }
+          const now = performance.now();
+          if (tty && now - lastDraw > 200) {
+            lastDraw = now;
+            process.stderr.write(
+              '\r' + renderScanProgress({ done, total, errors, elapsedMs: now - started }) + '\x1b[K',
+            );
+          }
+        }
+        const failed = readError as Error | null;
+        if (failed)
+          throw new MxError('MX_INVALID_ARGUMENT', `cannot read ${file}: ${failed.message}`, { cause: failed });
+      } finally {
+        if (out) {
+          out.end();
+          await once(out, 'close');
+        }
+        lines.close();
+        if (file !== '-') input.destroy();
+        await lab?.close();
+        if (tty) process.stderr.write('\r\x1b[K');
+      }
+      const result = summary.result();
+      process.stderr.write(
+        renderScanSummary(result, { color: useColor(process.stderr), elapsedMs: performance.now() - started }),
+      );
+      if (result.errors > 0) {
+        const more = result.errors > invalid.length ? ', …' : '';
+        process.stderr.write(
+          `mxray: ${result.errors} invalid line(s) skipped (records with "error"): line ${invalid.join(', ')}${more}\n`,
+        );
+      }
+      if (stop.aborted) {
+        const args = process.argv.slice(2);
+        if (!args.includes('--resume')) args.push('--resume');
+        process.stderr.write(
+          options.out
+            ? `mxray: interrupted; the domains in flight were finished and written. To continue:\n  mxray ${args.map(shellQuote).join(' ')}\n`
+            : 'mxray: interrupted; the output went to stdout, so the scan cannot be resumed (use --out FILE to make it resumable)\n',
+        );
+        process.exitCode = EXIT.interrupted;
+        return;
+      }
+      process.exitCode = EXIT.ok;
+    });
+}

@@ -1,0 +1,139 @@
+/**
+ * @module report/scan
+ * Renderers for `mxray scan`: one JSONL line or CSV row (RFC 4180) per record, the progress line and the
+ * end-of-scan summary. Pure: data in, text out.
+ */
+import type { ScanRecord } from '../scan/record.js';
+import type { ScanSummary } from '../scan/summary.js';
+import type { TextOptions } from './style.js';
+import { alignColumns, colors } from './style.js';
+
+/** The CSV columns, in order. */
+export const SCAN_CSV_COLUMNS = [
+  'domain',
+  'outcome',
+  'implicit',
+  'exchanges',
+  'addresses',
+  'warnings',
+  'error',
+] as const;
+
+/**
+ * One record as a JSON line (with its newline).
+ * @example renderScanJsonl(record) // '{"domain":"example.com","outcome":"deliverable",…,"line":1,"error":null}\n'
+ */
+export function renderScanJsonl(record: ScanRecord): string {
+  return JSON.stringify(record) + '\n';
+}
+
+/**
+ * Quotes a CSV field when it holds a comma, quote or line break (RFC 4180 §2).
+ * @example csvField('a, "b"') // '"a, ""b"""'
+ */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * The CSV header line (with its newline).
+ * @example renderScanCsvHeader() // 'domain,outcome,implicit,exchanges,addresses,warnings,error\n'
+ */
+export function renderScanCsvHeader(): string {
+  return SCAN_CSV_COLUMNS.join(',') + '\n';
+}
+
+/**
+ * One record as a CSV row (a line in error shows its input as the domain): exchanges as `pref host` joined by `;`, addresses and warnings joined by `;`.
+ * @example renderScanCsvRow(record) // 'example.com,deliverable,false,10 mx1.example.com;20 mx2.example.com,…\n'
+ */
+export function renderScanCsvRow(record: ScanRecord): string {
+  const cells = [
+    record.domain ?? record.input,
+    record.outcome ?? '',
+    record.outcome === null ? '' : String(record.implicit),
+    record.hosts.map((h) => `${h.preference} ${h.exchange}`).join(';'),
+    [...new Set(record.hosts.flatMap((h) => h.addresses))].join(';'),
+    record.warnings.join(';'),
+    record.error ?? '',
+  ];
+  return cells.map(csvField).join(',') + '\n';
+}
+
+export interface ScanProgress {
+  done: number;
+  /** Input lines in all, when known. */
+  total: number | null;
+  errors: number;
+  elapsedMs: number;
+}
+
+/**
+ * The one-line progress view: done/total, rate, errors and ETA (no newline; the CLI redraws it in place).
+ * @example renderScanProgress({ done: 50, total: 100, errors: 1, elapsedMs: 5000 })
+ * // 'scan: 50/100 (50%)  10.0/s  1 error  ETA 5s'
+ */
+export function renderScanProgress(p: ScanProgress): string {
+  const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
+  const parts = [
+    p.total === null
+      ? `scan: ${p.done}`
+      : `scan: ${p.done}/${p.total} (${p.total > 0 ? Math.floor((p.done / p.total) * 100) : 100}%)`,
+    `${rate.toFixed(1)}/s`,
+    `${p.errors} error${p.errors === 1 ? '' : 's'}`,
+  ];
+  if (p.total !== null && rate > 0) parts.push(`ETA ${formatSeconds(Math.max(0, p.total - p.done) / rate)}`);
+  return parts.join('  ');
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.ceil(s)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60
+    ? `${m}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * The end-of-scan summary: outcome counts, the top exchanges and providers, the slowest domains.
+ * @example renderScanSummary(summary, { color: false, elapsedMs: 1200 })
+ */
+export function renderScanSummary(s: ScanSummary, options: TextOptions & { elapsedMs: number }): string {
+  const c = colors(options);
+  const lines: string[] = [];
+  const secs = (options.elapsedMs / 1000).toFixed(1);
+  lines.push(c.bold(`scanned ${s.total} line${s.total === 1 ? '' : 's'} in ${secs}s`));
+  const outcomeRows = Object.entries(s.outcomes)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => ['  ' + k, String(n)]);
+  if (s.errors > 0) outcomeRows.push(['  ' + c.red('invalid lines'), String(s.errors)]);
+  lines.push(...alignColumns(outcomeRows, [1]));
+  if (s.topExchanges.length > 0) {
+    lines.push(c.bold('top exchanges'));
+    lines.push(
+      ...alignColumns(
+        s.topExchanges.map((e) => ['  ' + e.exchange, String(e.domains)]),
+        [1],
+      ),
+    );
+  }
+  if (s.topProviders.length > 0) {
+    lines.push(c.bold('hosted-mail providers'));
+    lines.push(
+      ...alignColumns(
+        s.topProviders.map((p) => ['  ' + p.name, String(p.domains)]),
+        [1],
+      ),
+    );
+  }
+  if (s.slowest.length > 0) {
+    lines.push(c.bold('slowest'));
+    lines.push(
+      ...alignColumns(
+        s.slowest.map((d) => ['  ' + d.domain, `line ${d.line}`, `${d.elapsedMs} ms`]),
+        [2],
+      ),
+    );
+  }
+  return lines.join('\n') + '\n';
+}

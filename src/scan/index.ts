@@ -1,0 +1,16 @@
+/**
+ * @module scan
+ * Bulk routes: `scanDomains` and its pure pieces (input parsing, the resume index, the rate limiter, the summary).
+ */
+export { scanDomains } from './scan.js';
+export type { ScanOptions } from './scan.js';
+export type { ScanRecord } from './record.js';
+export { errorRecord } from './record.js';
+export { createInputParser, splitCsvLine } from './input.js';
+export type { InputParserOptions, ScanInput } from './input.js';
+export { createResumeIndexer, indexScanOutput, LineSet } from './resume.js';
+export type { ResumeIndex, ResumeIndexer } from './resume.js';
+export { createTokenBucket, abortableSleep } from './rate-limit.js';
+export type { Sleep, TokenBucket, TokenBucketOptions } from './rate-limit.js';
+export { createScanSummary } from './summary.js';
+export type { ScanSummary, ScanSummaryBuilder, SummaryOptions } from './summary.js';

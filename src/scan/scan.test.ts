@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DnsCache } from '../dns/cache.js';
+import type { DnsOutcome, Resolver } from '../dns/resolver.js';
+import type { DnsQuestion } from '../dns/types.js';
+import type { ScanRecord } from './record.js';
+import { scanDomains } from './scan.js';
+
+/** A resolver that answers NXDOMAIN to everything after a few turns of the event loop, counting what is in flight. */
+function fakeResolver() {
+  const state = { inflight: 0, maxInflight: 0, asked: [] as string[] };
+  const resolver: Resolver = {
+    servers: [{ host: '127.0.0.1', port: 53 }],
+    cache: new DnsCache<DnsOutcome>(),
+    query: () => Promise.reject(new Error('not used')),
+    async resolve(question: DnsQuestion): Promise<DnsOutcome> {
+      state.inflight++;
+      state.maxInflight = Math.max(state.maxInflight, state.inflight);
+      state.asked.push(question.name);
+      for (let i = 0; i < 1 + (question.name.length % 4); i++) await new Promise((r) => setImmediate(r));
+      state.inflight--;
+      return {
+        kind: 'nxdomain',
+        soa: null,
+        question,
+        cnames: [],
+        cached: false,
+        server: '127.0.0.1:53',
+        transport: 'udp',
+        attempts: 1,
+        elapsedMs: 0,
+        dropped: [],
+      };
+    },
+  };
+  return { resolver, state };
+}
+
+async function collect(it: AsyncIterable<ScanRecord>): Promise<ScanRecord[]> {
+  const out: ScanRecord[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+describe('scanDomains', () => {
+  it('yields each domain line exactly once, within the concurrency window', async () => {
+    const { resolver, state } = fakeResolver();
+    const lines = Array.from({ length: 100 }, (_, i) => `d${i}.test`);
+    const records = await collect(scanDomains(lines, { resolver, concurrency: 7 }));
+    assert.equal(records.length, 100);
+    assert.deepEqual(
+      records.map((r) => r.line).sort((a, b) => a - b),
+      lines.map((_, i) => i + 1),
+    );
+    assert.ok(records.every((r) => r.outcome === 'no-domain' && r.error === null && r.domain === r.input));
+    assert.equal(state.maxInflight, 7);
+  });
+
+  it('pulls input only as the window frees up (streams, never reads ahead)', async () => {
+    const { resolver } = fakeResolver();
+    let pulled = 0;
+    async function* lines() {
+      for (let i = 0; i < 1000; i++) {
+        await Promise.resolve();
+        pulled++;
+        yield `d${i}.test`;
+      }
+    }
+    let seen = 0;
+    for await (const r of scanDomains(lines(), { resolver, concurrency: 4 })) {
+      void r;
+      seen++;
+      assert.ok(pulled - seen <= 4, `pulled ${pulled}, yielded ${seen}`);
+    }
+    assert.equal(seen, 1000);
+  });
+
+  it('reports invalid lines with their numbers, skips blanks and skipped lines', async () => {
+    const { resolver } = fakeResolver();
+    const records = await collect(
+      scanDomains(['a.test', '', 'bad..name', '# note', 'b.test', 'c.test'], {
+        resolver,
+        skip: (line) => line === 6,
+      }),
+    );
+    assert.deepEqual(records.map((r) => r.line).sort(), [1, 3, 5]);
+    const bad = records.find((r) => r.line === 3)!;
+    assert.equal(bad.outcome, null);
+    assert.equal(bad.input, 'bad..name');
+    assert.match(bad.error ?? '', /invalid domain name/);
+  });
+
+  it('stops taking domains on abort, finishes those in flight, then ends', async () => {
+    const { resolver, state } = fakeResolver();
+    const controller = new AbortController();
+    const lines = Array.from({ length: 50 }, (_, i) => `d${i}.test`);
+    const records: ScanRecord[] = [];
+    for await (const r of scanDomains(lines, { resolver, concurrency: 5, signal: controller.signal })) {
+      records.push(r);
+      if (records.length === 10) controller.abort();
+    }
+    assert.ok(records.length >= 10 && records.length <= 15, `got ${records.length}`);
+    assert.equal(state.inflight, 0);
+    assert.equal(new Set(records.map((r) => r.line)).size, records.length);
+  });
+
+  it('reads a CSV column', async () => {
+    const { resolver } = fakeResolver();
+    const records = await collect(scanDomains(['id,domain', '1,a.test', '2,b.test'], { resolver, column: 'domain' }));
+    assert.deepEqual(records.map((r) => r.domain).sort(), ['a.test', 'b.test']);
+  });
+
+  it('paces starts with the rate limit', async () => {
+    const { resolver } = fakeResolver();
+    let now = 0;
+    const slept: number[] = [];
+    const records = await collect(
+      scanDomains(['a.test', 'b.test', 'c.test'], {
+        resolver,
+        ratePerSecond: 2,
+        rateLimit: {
+          clock: { now: () => now },
+          sleep: (ms) => {
+            slept.push(ms);
+            now += ms;
+            return Promise.resolve();
+          },
+        },
+      }),
+    );
+    assert.equal(records.length, 3);
+    assert.deepEqual(slept, [500, 500]);
+  });
+});

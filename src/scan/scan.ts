@@ -1,0 +1,151 @@
+/**
+ * @module scan/scan
+ * The scan driver: routes (RFC 5321 §5.1, via `resolveRoute`) for a stream of domains with a bounded window
+ * of look-ups in flight and an optional rate limit. Input is pulled only while the window has room and each
+ * record is yielded as it completes, so memory stays flat however long the input is. One resolver (and so one
+ * cache, with in-flight de-duplication) serves the whole scan, so the A/AAAA look-ups of mail hosts shared by
+ * many domains are asked once.
+ */
+import { performance } from 'node:perf_hooks';
+import { isMxError } from '../core/errors.js';
+import type { Rng } from '../core/random.js';
+import type { Resolver } from '../dns/resolver.js';
+import { resolveRoute } from '../mx/route.js';
+import type { InputParserOptions, ScanInput } from './input.js';
+import { createInputParser } from './input.js';
+import type { TokenBucketOptions } from './rate-limit.js';
+import { createTokenBucket } from './rate-limit.js';
+import type { ScanRecord } from './record.js';
+import { errorRecord } from './record.js';
+
+export interface ScanOptions extends InputParserOptions {
+  resolver: Resolver;
+  /** Domains in flight at most. Default 32. */
+  concurrency?: number;
+  /** Domains started per second at most (a token bucket); unlimited when absent. */
+  ratePerSecond?: number;
+  /** Clock and sleep for the rate limiter (tests). */
+  rateLimit?: Pick<TokenBucketOptions, 'clock' | 'sleep'>;
+  /** Input lines (1-based) to skip, e.g. those an interrupted scan already wrote (`--resume`). */
+  skip?: (line: number) => boolean;
+  /** Randomness for shuffling equal MX preferences. */
+  rng?: Rng;
+  /**
+   * Stops the scan gracefully: no new domain is taken, the ones in flight finish and are yielded, then the
+   * iteration ends. Read the signal afterwards to know whether the scan was complete.
+   */
+  signal?: AbortSignal;
+}
+
+interface Settled {
+  id: number;
+  record: ScanRecord;
+}
+
+/**
+ * Scans a stream of input lines (one domain each, or CSV with `column`), yielding one record per domain line
+ * in completion order; blank lines, comments and the CSV header yield nothing. Invalid names yield a record with
+ * `error` set. Throws MxError MX_INVALID_ARGUMENT when the CSV header lacks the column.
+ * @example
+ * for await (const record of scanDomains(readLines(file), { resolver, concurrency: 64 })) {
+ *   out.write(JSON.stringify(record) + '\n');
+ * }
+ */
+export async function* scanDomains(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: ScanOptions,
+): AsyncGenerator<ScanRecord, void, undefined> {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
+  const parse = createInputParser(options.column === undefined ? {} : { column: options.column });
+  const bucket =
+    options.ratePerSecond === undefined
+      ? null
+      : createTokenBucket({ ratePerSecond: options.ratePerSecond, ...options.rateLimit });
+  const signal = options.signal;
+  // A function, not a narrowed property read: the signal may abort during any await.
+  const stopped = (): boolean => signal?.aborted === true;
+  const inflight = new Map<number, Promise<Settled>>();
+  let nextId = 0;
+
+  const start = (input: ScanInput & { domain: string }): void => {
+    const id = nextId++;
+    const begun = performance.now();
+    // The stop signal is not passed down: a graceful stop lets the routes in flight finish.
+    const work = resolveRoute(input.domain, {
+      resolver: options.resolver,
+      ...(options.rng ? { rng: options.rng } : {}),
+    }).then(
+      (route): Settled => ({ id, record: { ...route, input: input.input, line: input.line, error: null } }),
+      (err: unknown): Settled => {
+        if (!isMxError(err)) throw err;
+        const ms = Math.round(performance.now() - begun);
+        return { id, record: errorRecord(input, err.message, ms) };
+      },
+    );
+    inflight.set(id, work);
+  };
+
+  const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
+  let exhausted = false;
+  let lineNo = 0;
+  try {
+    for (;;) {
+      while (!exhausted && !stopped() && inflight.size < concurrency) {
+        const next = await nextUnlessStopped(iterator, signal);
+        if (next === null) break;
+        if (next.done === true) {
+          exhausted = true;
+          break;
+        }
+        lineNo++;
+        if (options.skip?.(lineNo) === true) continue;
+        const parsed = parse(next.value, lineNo);
+        if (parsed === null) continue;
+        if (parsed.domain === null) {
+          yield errorRecord(parsed, parsed.error);
+          continue;
+        }
+        if (bucket) {
+          try {
+            await bucket.take(signal);
+          } catch (err) {
+            if (stopped()) break; // stopped while waiting: this line is left for --resume
+            throw err;
+          }
+        }
+        start(parsed);
+      }
+      if (inflight.size === 0) return;
+      const done = await Promise.race(inflight.values());
+      inflight.delete(done.id);
+      yield done.record;
+    }
+  } finally {
+    if (!exhausted) await iterator.return?.();
+  }
+}
+
+/**
+ * The next input line, or null when the scan is stopped while waiting for it: reading stdin from a terminal
+ * can wait forever, and Ctrl-C must still end the scan. The pending read is abandoned (the iterator is closed
+ * by the caller); its line was not scanned, so a resume takes it.
+ */
+async function nextUnlessStopped(
+  iterator: AsyncIterator<string> | Iterator<string>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<string> | null> {
+  const read = Promise.resolve(iterator.next());
+  if (!signal) return read;
+  read.catch(() => undefined); // abandoned when stopped: its failure no longer matters
+  if (signal.aborted) return null;
+  let onAbort = (): void => undefined;
+  const stopped = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([read, stopped]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * @module scan/summary
+ * What a scan found, aggregated as records stream past: outcome counts, the most used exchanges, the hosted-mail
+ * providers behind the MX sets (`detectProvider`), and the slowest domains. Memory is bounded by the number of
+ * distinct exchanges and providers, not by the number of domains.
+ */
+import type { RouteOutcome } from '../mx/route.js';
+import { detectProvider } from '../zone/presets.js';
+import type { ScanRecord } from './record.js';
+
+export interface ScanSummary {
+  /** Records seen (domains scanned plus lines in error). */
+  total: number;
+  outcomes: Record<RouteOutcome, number>;
+  /** Lines not scanned (`error` set). */
+  errors: number;
+  /** Exchanges by the number of domains that use them, most first. */
+  topExchanges: { exchange: string; domains: number }[];
+  /** Hosted-mail providers by the number of domains, most first. */
+  topProviders: { provider: string; name: string; domains: number }[];
+  /** The slowest domains, slowest first. */
+  slowest: { domain: string; line: number; elapsedMs: number }[];
+}
+
+export interface ScanSummaryBuilder {
+  add(record: ScanRecord): void;
+  result(): ScanSummary;
+}
+
+export interface SummaryOptions {
+  /** Entries kept in each top list. Default 10. */
+  top?: number;
+}
+
+/**
+ * Creates an aggregator; feed it every record, then read `result()`.
+ * @example
+ * const summary = createScanSummary();
+ * for await (const r of scanDomains(lines, opts)) summary.add(r);
+ * summary.result().outcomes.deliverable
+ */
+export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuilder {
+  const top = options.top ?? 10;
+  const outcomes: Record<RouteOutcome, number> = {
+    deliverable: 0,
+    'null-mx': 0,
+    'no-mail-route': 0,
+    'no-domain': 0,
+    'temp-failure': 0,
+  };
+  const exchanges = new Map<string, number>();
+  const providers = new Map<string, { name: string; domains: number }>();
+  let slowest: ScanSummary['slowest'] = [];
+  let total = 0;
+  let errors = 0;
+
+  function add(record: ScanRecord): void {
+    total++;
+    if (record.error !== null || record.outcome === null || record.domain === null) {
+      errors++;
+      return;
+    }
+    outcomes[record.outcome]++;
+    if (!record.implicit) {
+      for (const h of record.hosts) exchanges.set(h.exchange, (exchanges.get(h.exchange) ?? 0) + 1);
+      const match = detectProvider(
+        record.hosts.map((h) => ({ preference: h.preference, exchange: h.exchange })),
+        { domain: record.domain },
+      );
+      if (match) {
+        const seen = providers.get(match.provider) ?? { name: match.name, domains: 0 };
+        seen.domains++;
+        providers.set(match.provider, seen);
+      }
+    }
+    const last = slowest.at(-1);
+    if (slowest.length < top || (last !== undefined && record.elapsedMs > last.elapsedMs)) {
+      slowest = [...slowest, { domain: record.domain, line: record.line, elapsedMs: record.elapsedMs }]
+        .sort((a, b) => b.elapsedMs - a.elapsedMs)
+        .slice(0, top);
+    }
+  }
+
+  function result(): ScanSummary {
+    return {
+      total,
+      outcomes: { ...outcomes },
+      errors,
+      topExchanges: [...exchanges]
+        .map(([exchange, domains]) => ({ exchange, domains }))
+        .sort((a, b) => b.domains - a.domains || a.exchange.localeCompare(b.exchange))
+        .slice(0, top),
+      topProviders: [...providers]
+        .map(([provider, p]) => ({ provider, name: p.name, domains: p.domains }))
+        .sort((a, b) => b.domains - a.domains || a.provider.localeCompare(b.provider))
+        .slice(0, top),
+      slowest: [...slowest],
+    };
+  }
+
+  return { add, result };
+}

@@ -1,0 +1,300 @@
+/**
+ * `mxray scan` against a lab on loopback: a generated zone of a few hundred domains sharing a pool of mail hosts.
+ * Every domain answered once and correctly, invalid lines reported, CSV, resume after SIGKILL (with a torn last
+ * line), Ctrl-C, and a lossy path (a UDP proxy that drops 20% of queries).
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Lab } from '../../src/lab/index.js';
+import { startLab } from '../../src/lab/index.js';
+import type { ScanRecord } from '../../src/scan/record.js';
+import { ROOT } from '../helpers/cli.js';
+
+const ENTRY = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+const DOMAINS = 300;
+const HOSTS = 20;
+
+interface Expected {
+  outcome: string;
+  implicit: boolean;
+  exchanges: string[];
+}
+
+function domainName(i: number): string {
+  return `d${i}.scan.test`;
+}
+
+/** What the route of domain i is, by construction of the zone. */
+function expected(i: number): Expected {
+  switch (i % 10) {
+    case 7:
+      return { outcome: 'null-mx', implicit: false, exchanges: [] };
+    case 8:
+      return { outcome: 'deliverable', implicit: true, exchanges: [domainName(i)] };
+    case 9:
+      return { outcome: 'no-domain', implicit: false, exchanges: [] };
+    default:
+      return {
+        outcome: 'deliverable',
+        implicit: false,
+        exchanges: [`mx${i % HOSTS}.scan.test`, `mx${(i + 1) % HOSTS}.scan.test`],
+      };
+  }
+}
+
+function zoneText(): string {
+  const lines = ['$ORIGIN scan.test.', '$TTL 300', '@ IN SOA ns1 hostmaster ( 1 3600 600 86400 60 )', '  IN NS ns1'];
+  lines.push('ns1 IN A 127.0.0.53');
+  for (let h = 0; h < HOSTS; h++) lines.push(`mx${h} IN A 127.0.4.${h + 1}`);
+  for (let i = 0; i < DOMAINS; i++) {
+    const e = expected(i);
+    const owner = `d${i}`;
+    if (e.outcome === 'null-mx') lines.push(`${owner} IN MX 0 .`);
+    else if (e.implicit) lines.push(`${owner} IN A 127.0.5.${(i % 250) + 1}`);
+    else if (e.outcome === 'deliverable') {
+      lines.push(`${owner} IN MX 10 mx${i % HOSTS}`, `${owner} IN MX 20 mx${(i + 1) % HOSTS}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The input: every domain (some in odd case), a blank line, a comment and invalid names. */
+function inputLines(): { lines: string[]; invalid: number[]; domainLine: Map<number, number> } {
+  const lines: string[] = ['# generated for the scan test', ''];
+  const invalid: number[] = [];
+  const domainLine = new Map<number, number>();
+  for (let i = 0; i < DOMAINS; i++) {
+    if (i % 97 === 50) {
+      lines.push(i % 2 === 0 ? 'bad..name' : 'under score!.test');
+      invalid.push(lines.length);
+    }
+    lines.push(i % 13 === 0 ? domainName(i).toUpperCase() : domainName(i));
+    domainLine.set(lines.length, i);
+  }
+  return { lines, invalid, domainLine };
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startCli(args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+const runScan = (args: string[]) => startCli(['scan', ...args]).done;
+
+function parseJsonl(text: string): ScanRecord[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as ScanRecord);
+}
+
+/** Resolves once `path` holds at least `n` newline-terminated lines. */
+async function waitForLines(path: string, n: number, child: ChildProcess): Promise<void> {
+  for (;;) {
+    let count = 0;
+    try {
+      count = readFileSync(path, 'utf8').split('\n').length - 1;
+    } catch {
+      // not created yet
+    }
+    if (count >= n) return;
+    if (child.exitCode !== null) throw new Error(`the scan ended before writing ${n} lines`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('mxray scan against a lab', () => {
+  let lab: Lab;
+  let dir: string;
+  let inputFile: string;
+  const input = inputLines();
+  const server = () => `${lab.dns.host}:${lab.dns.port}`;
+
+  /** Asserts that the records cover every input line once, each as the zone says. */
+  function assertComplete(records: ScanRecord[], acceptTempFailure = false): void {
+    const lines = records.map((r) => r.line).sort((a, b) => a - b);
+    assert.deepEqual(lines, [...new Set(lines)], 'no line written twice');
+    const wanted = [...input.domainLine.keys(), ...input.invalid].sort((a, b) => a - b);
+    assert.deepEqual(lines, wanted, 'every domain line and invalid line written');
+    for (const r of records) {
+      if (input.invalid.includes(r.line)) {
+        assert.equal(r.outcome, null);
+        assert.match(r.error ?? '', /invalid domain name/);
+        assert.equal(r.input, input.lines[r.line - 1]);
+        continue;
+      }
+      const i = input.domainLine.get(r.line)!;
+      assert.equal(r.domain, domainName(i));
+      assert.equal(r.input, input.lines[r.line - 1]);
+      assert.equal(r.error, null);
+      if (acceptTempFailure && r.outcome === 'temp-failure') continue;
+      const e = expected(i);
+      assert.deepEqual(
+        { outcome: r.outcome, implicit: r.implicit, exchanges: r.hosts.map((h) => h.exchange) },
+        e,
+        `line ${r.line} (${r.domain})`,
+      );
+      assert.equal(typeof r.elapsedMs, 'number');
+    }
+  }
+
+  before(async () => {
+    lab = await startLab({ zones: [{ text: zoneText(), origin: 'scan.test.' }] });
+    dir = mkdtempSync(join(tmpdir(), 'mxray-scan-'));
+    inputFile = join(dir, 'domains.txt');
+    writeFileSync(inputFile, input.lines.join('\n') + '\n');
+  });
+  after(async () => {
+    await lab?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers every domain once and correctly; invalid lines are reported with their numbers', async () => {
+    const r = await runScan(['--server', server(), '--concurrency', '16', inputFile]);
+    assert.equal(r.code, 0, r.stderr);
+    const records = parseJsonl(r.stdout);
+    assertComplete(records);
+    // One shared cache: each mail host's A and AAAA are asked once for the whole scan, not once per domain.
+    const implicit = records.filter((x) => x.implicit).length;
+    const sent = records.reduce((n, x) => n + x.queries, 0);
+    assert.ok(sent <= input.domainLine.size + 2 * HOSTS + 2 * implicit, `${sent} queries sent`);
+    assert.match(r.stderr, new RegExp(`${input.invalid.length} invalid line\\(s\\) skipped.*line ${input.invalid[0]}`));
+    assert.match(r.stderr, /deliverable\s+\d+/);
+    assert.match(r.stderr, /top exchanges\n {2}mx\d+\.scan\.test/);
+    assert.doesNotMatch(r.stderr, /\r/, 'no progress line when stderr is not a TTY');
+  });
+
+  it('reads a CSV column and writes CSV', async () => {
+    const csvIn = join(dir, 'in.csv');
+    writeFileSync(csvIn, 'id,Domain,note\n1,d0.scan.test,"a, b"\n2,"d7.scan.test",\n3,bad..name,x\n4,d8.scan.test,\n');
+    const r = await runScan(['--server', server(), '--format', 'csv', '--column', 'domain', csvIn]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trimEnd().split('\n');
+    assert.equal(rows[0], 'domain,outcome,implicit,exchanges,addresses,warnings,error');
+    assert.deepEqual(rows.slice(1).sort(), [
+      '"3,bad..name,x",,,,,,"invalid domain name ""bad..name"": label 2 is empty"',
+      'd0.scan.test,deliverable,false,10 mx0.scan.test;20 mx1.scan.test,127.0.4.1;127.0.4.2,,',
+      'd7.scan.test,null-mx,false,,,,',
+      'd8.scan.test,deliverable,true,0 d8.scan.test,127.0.5.9,d8.scan.test has no MX record; mail goes to its own address (the implicit MX of RFC 5321 §5.1),',
+    ]);
+  });
+
+  it('resumes after a SIGKILL at a random point: every domain exactly once, a torn last line cut away', async () => {
+    const out = join(dir, 'killed.jsonl');
+    const killAfter = 20 + Math.floor(Math.random() * 150);
+    const { child, done } = startCli([
+      'scan',
+      '--server',
+      server(),
+      '--concurrency',
+      '4',
+      '--qps',
+      '400',
+      '--out',
+      out,
+      inputFile,
+    ]);
+    await waitForLines(out, killAfter, child);
+    child.kill('SIGKILL');
+    const killed = await done;
+    assert.equal(killed.signal, 'SIGKILL');
+    // Whatever the kill left, end the file mid-record as a kill during a write does.
+    appendFileSync(out, '{"domain":"d1.scan.test","outcome":"deliv');
+    const resumed = await runScan(['--server', server(), '--out', out, '--resume', inputFile]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming: \d+ line\(s\) already in .*torn last line was cut away/);
+    assertComplete(parseJsonl(readFileSync(out, 'utf8')));
+  });
+
+  it('on SIGINT finishes the domains in flight, flushes, prints the resume command and exits 130', async () => {
+    const out = join(dir, 'interrupted.jsonl');
+    const { child, done } = startCli(['scan', '--server', server(), '--qps', '200', '--out', out, inputFile]);
+    await waitForLines(out, 30, child);
+    child.kill('SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const text = readFileSync(out, 'utf8');
+    assert.ok(text.endsWith('\n'), 'only whole records');
+    const partial = parseJsonl(text);
+    assert.ok(partial.length < input.domainLine.size + input.invalid.length, 'stopped early');
+    assert.equal(new Set(partial.map((p) => p.line)).size, partial.length);
+    const hint = /To continue:\n {2}mxray (.*)\n/.exec(r.stderr);
+    assert.ok(hint, r.stderr);
+    const args = hint[1]!.split(' ');
+    assert.ok(args.includes('--resume'));
+    assert.equal(args[0], 'scan');
+    const resumed = await runScan(args.slice(1));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assertComplete(parseJsonl(readFileSync(out, 'utf8')));
+  });
+
+  it('through a path that drops 20% of queries, every domain is answered or temp-failure', async () => {
+    const proxy = createSocket('udp4');
+    const upstream = createSocket('udp4');
+    const clients = new Map<string, { address: string; port: number }>();
+    let dropped = 0;
+    proxy.on('message', (msg, rinfo) => {
+      if (Math.random() < 0.2) {
+        dropped++;
+        return;
+      }
+      // Keyed by the query id: answers go back to the socket that asked.
+      clients.set(String(msg.readUInt16BE(0)), { address: rinfo.address, port: rinfo.port });
+      upstream.send(msg, lab.dns.port, lab.dns.host);
+    });
+    upstream.on('message', (msg) => {
+      const client = clients.get(String(msg.readUInt16BE(0)));
+      if (client) proxy.send(msg, client.port, client.address);
+    });
+    await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', r));
+    try {
+      const port = proxy.address().port;
+      const r = await runScan([
+        '--server',
+        `127.0.0.1:${port}`,
+        '--timeout',
+        '0.2',
+        '--tries',
+        '3',
+        '--concurrency',
+        '32',
+        inputFile,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assertComplete(parseJsonl(r.stdout), true);
+      assert.ok(dropped > 0);
+    } finally {
+      proxy.close();
+      upstream.close();
+    }
+  });
+});
