@@ -64,7 +64,13 @@ export async function* scanDomains(
   const signal = options.signal;
   // A function, not a narrowed property read: the signal may abort during any await.
   const stopped = (): boolean => signal?.aborted === true;
-  const inflight = new Map<number, Promise<Settled>>();
+  // Finished routes queue up here; the loop waits on one promise at a time. (Promise.race over every route in
+  // flight would attach a handler to each of them per completion: quadratic work, and memory held until they
+  // settle.)
+  let inflight = 0;
+  const finished: Settled[] = [];
+  let failure: { error: unknown } | null = null;
+  let wake: (() => void) | null = null;
   let nextId = 0;
 
   const start = (input: ScanInput & { domain: string }): void => {
@@ -82,7 +88,24 @@ export async function* scanDomains(
         return { id, record: errorRecord(input, err.message, ms) };
       },
     );
-    inflight.set(id, work);
+    inflight++;
+    work.then(
+      (settled) => {
+        finished.push(settled);
+        wake?.();
+      },
+      (error: unknown) => {
+        failure = { error };
+        wake?.();
+      },
+    );
+  };
+  const nextFinished = async (): Promise<Settled> => {
+    while (finished.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+    if (failure) throw (failure).error;
+    inflight--;
+    return finished.shift()!;
   };
 
   const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
@@ -90,7 +113,7 @@ export async function* scanDomains(
   let lineNo = 0;
   try {
     for (;;) {
-      while (!exhausted && !stopped() && inflight.size < concurrency) {
+      while (!exhausted && !stopped() && inflight < concurrency) {
         const next = await nextUnlessStopped(iterator, signal);
         if (next === null) break;
         if (next.done === true) {
@@ -115,9 +138,8 @@ export async function* scanDomains(
         }
         start(parsed);
       }
-      if (inflight.size === 0) return;
-      const done = await Promise.race(inflight.values());
-      inflight.delete(done.id);
+      if (inflight === 0) return;
+      const done = await nextFinished();
       yield done.record;
     }
   } finally {
