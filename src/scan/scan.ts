@@ -103,7 +103,7 @@ export async function* scanDomains(
   const nextFinished = async (): Promise<Settled> => {
     while (finished.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
     wake = null;
-    if (failure) throw (failure).error;
+    if (failure) throw failure.error;
     inflight--;
     return finished.shift()!;
   };
