@@ -3,6 +3,8 @@
  * Bulk routes: `scanDomains` and its pure pieces (input parsing, the resume index, the rate limiter, the summary).
  */
 export { scanDomains } from './scan.js';
+export { createScanResolver, SCAN_CACHE_ENTRIES } from './resolver.js';
+export type { ScanResolverOptions } from './resolver.js';
 export type { ScanOptions } from './scan.js';
 export type { ScanRecord } from './record.js';
 export { errorRecord } from './record.js';

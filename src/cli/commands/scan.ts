@@ -14,9 +14,6 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MxError } from '../../core/errors.js';
-import { DnsCache } from '../../dns/cache.js';
-import type { DnsOutcome } from '../../dns/resolver.js';
-import { createResolver } from '../../dns/resolver.js';
 import {
   renderScanCsvHeader,
   renderScanCsvRow,
@@ -26,6 +23,7 @@ import {
 } from '../../report/scan.js';
 import type { ResumeIndex } from '../../scan/resume.js';
 import { createResumeIndexer } from '../../scan/resume.js';
+import { createScanResolver } from '../../scan/resolver.js';
 import { scanDomains } from '../../scan/scan.js';
 import { createScanSummary } from '../../scan/summary.js';
 import type { DnsCliOptions } from '../context.js';
@@ -41,8 +39,6 @@ interface ScanCliOptions extends DnsCliOptions {
   column?: string;
 }
 
-/** DNS outcomes kept by the shared cache: room for the MX sets in flight and a few thousand mail hosts. */
-const SCAN_CACHE_ENTRIES = 50_000;
 /** Invalid line numbers listed on stderr at most. */
 const LIST_INVALID = 10;
 
@@ -119,12 +115,11 @@ export function registerScan(program: Command): void {
       const resumed = options.resume && options.out !== undefined ? await readOutputIndex(options.out) : null;
       const { resolver: base, lab } = await buildResolver(options);
       // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
-      const resolver = createResolver({
-        servers: [...base.servers],
+      const resolver = createScanResolver({
+        servers: base.servers,
         timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
         attempts: options.tries,
-        ...(options.tcp ? { tcp: true } : {}),
-        cache: new DnsCache<DnsOutcome>({ maxEntries: SCAN_CACHE_ENTRIES }),
+        tcp: options.tcp === true,
       });
       const stop = interruptSignal();
       const input = file === '-' ? process.stdin : createReadStream(file);
