@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   MX_LAB_BIND: 'The lab could not listen on the address it was given.',
   MX_INTERRUPTED: 'The work was interrupted (Ctrl-C or SIGTERM) before it finished.',
   MX_LAB_NOT_LOOPBACK: 'The lab was asked to listen on an address outside 127.0.0.0/8 and ::1.',
+  MX_CLOSED: 'A shared resource (a UDP socket pool) was used after it was closed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

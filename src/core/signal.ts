@@ -32,3 +32,19 @@ export async function withAbortListener<T>(
 export function isTimeoutReason(reason: unknown): boolean {
   return reason instanceof DOMException && reason.name === 'TimeoutError';
 }
+
+/** Waits `ms`, or throws the signal's reason when it aborts first; the listener is always removed. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -12,6 +12,10 @@ interface Entry<T> {
   value: T;
   storedAt: number;
   expiresAt: number;
+  /** Insertions counted when the entry last moved to the young end (see `get`). */
+  touched: number;
+  /** The value as last handed out for an age, so a hot entry is not copied on every hit. */
+  view: { age: number; value: T } | null;
 }
 
 export interface DnsCacheOptions {
@@ -26,6 +30,7 @@ export class DnsCache<T> {
   private readonly inflight = new Map<string, Promise<T>>();
   private readonly clock: Clock;
   private readonly maxEntries: number;
+  private insertions = 0;
   /** Look-ups answered from the cache or from a question already in flight. */
   hits = 0;
   misses = 0;
@@ -45,10 +50,28 @@ export class DnsCache<T> {
       return undefined;
     }
     // Least recently used goes first: a hit moves the entry to the young end, so mail hosts shared by many
-    // domains stay while each domain's own MX answer ages out (a scan of millions relies on this).
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // domains stay while each domain's own MX answer ages out (a scan of millions relies on this). An entry
+    // that moved within the last quarter of the cache's turnover stays put: that is young enough, and a hot
+    // entry is not re-inserted on every hit.
+    if (this.insertions - entry.touched > this.maxEntries / 4) {
+      entry.touched = this.insertions;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
     return { value: entry.value, ageSeconds: Math.floor((now - entry.storedAt) / 1000) };
+  }
+
+  /**
+   * The value as seen at an age, made by `view` once per entry and age and then handed out as is: callers
+   * must treat it as read-only.
+   */
+  getView(key: string, view: (value: T, ageSeconds: number) => T): T | undefined {
+    const hit = this.get(key);
+    if (!hit) return undefined;
+    const entry = this.entries.get(key)!;
+    if (entry.view?.age !== hit.ageSeconds)
+      entry.view = { age: hit.ageSeconds, value: view(hit.value, hit.ageSeconds) };
+    return entry.view.value;
   }
 
   set(key: string, value: T, ttlSeconds: number): void {
@@ -58,8 +81,15 @@ export class DnsCache<T> {
       if (!oldest.done) this.entries.delete(oldest.value);
     }
     const now = this.clock.now();
+    this.insertions++;
     this.entries.delete(key);
-    this.entries.set(key, { value, storedAt: now, expiresAt: now + ttlSeconds * 1000 });
+    this.entries.set(key, {
+      value,
+      storedAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+      touched: this.insertions,
+      view: null,
+    });
   }
 
   /**
@@ -82,12 +112,43 @@ export class DnsCache<T> {
       return { value: await pending, cached: true, ageSeconds: 0 };
     }
     this.misses++;
+    const value = await this.load(key, load, ttlOf);
+    return { value, cached: false, ageSeconds: 0 };
+  }
+
+  /**
+   * Like `through`, but a hit (or a joined look-up) returns `view(value, ageSeconds)`, made once per entry and
+   * age (see `getView`); a miss returns the loaded value itself. `store: false` joins and de-duplicates
+   * look-ups in flight without keeping the result.
+   */
+  async throughView(
+    key: string,
+    load: () => Promise<T>,
+    ttlOf: (value: T) => number,
+    view: (value: T, ageSeconds: number) => T,
+    store = true,
+  ): Promise<T> {
+    const hit = store ? this.getView(key, view) : undefined;
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.hits++;
+      return view(await pending, 0);
+    }
+    this.misses++;
+    return this.load(key, load, store ? ttlOf : () => 0);
+  }
+
+  private async load(key: string, load: () => Promise<T>, ttlOf: (value: T) => number): Promise<T> {
     const promise = load();
     this.inflight.set(key, promise);
     try {
       const value = await promise;
       this.set(key, value, ttlOf(value));
-      return { value, cached: false, ageSeconds: 0 };
+      return value;
     } finally {
       this.inflight.delete(key);
     }

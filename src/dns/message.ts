@@ -7,6 +7,7 @@ import packet from 'dns-packet';
 import type { Answer, DecodedPacket, RecordType } from 'dns-packet';
 import { randomInt } from 'node:crypto';
 import { MxError } from '../core/errors.js';
+import { decodeResponseFast, encodeQueryFast } from './fast-codec.js';
 import { canonicalName } from './name.js';
 import type { DnsQuestion, DnsRecord, DnsResponse } from './types.js';
 
@@ -34,6 +35,19 @@ export function randomQueryId(): number {
 /** Encodes a query for one question. */
 export function encodeQuery(question: DnsQuestion, options: QueryOptions = {}): { id: number; bytes: Buffer } {
   const id = options.id ?? randomQueryId();
+  const fast = encodeQueryFast(question, {
+    id,
+    recursionDesired: options.recursionDesired ?? true,
+    checkingDisabled: options.checkingDisabled ?? false,
+    ednsUdpSize: (options.edns ?? true) ? EDNS_UDP_SIZE : null,
+    dnssecOk: options.dnssecOk ?? false,
+  });
+  return { id, bytes: fast ?? encodeQueryReference(question, { ...options, id }) };
+}
+
+/** `encodeQuery` through dns-packet: the reference the hand-written encoder is checked against. */
+export function encodeQueryReference(question: DnsQuestion, options: QueryOptions & { id: number }): Buffer {
+  const id = options.id;
   let flags = 0;
   if (options.recursionDesired ?? true) flags |= packet.RECURSION_DESIRED;
   if (options.checkingDisabled) flags |= packet.CHECKING_DISABLED;
@@ -50,14 +64,13 @@ export function encodeQuery(question: DnsQuestion, options: QueryOptions = {}): 
       options: [],
     });
   }
-  const bytes = packet.encode({
+  return packet.encode({
     type: 'query',
     id,
     flags,
     questions: [{ type: question.type, name: question.name === '' ? '.' : question.name, class: 'IN' }],
     additionals,
   });
-  return { id, bytes };
 }
 
 const NAME_FIELDS: Partial<Record<RecordType, readonly string[]>> = {
@@ -106,9 +119,15 @@ export function peekId(bytes: Buffer): number | null {
 
 /**
  * Decodes a response. Throws MxError MX_DNS_BAD_WIRE when the bytes are not a well-formed DNS response
- * (truncated, a compression-pointer loop, trailing garbage is tolerated as dig does).
+ * (truncated, a compression-pointer loop, trailing garbage is tolerated as dig does). Common responses go
+ * through the hand-written decoder (dns/fast-codec.ts), everything else through dns-packet.
  */
 export function decodeResponse(bytes: Buffer): DnsResponse {
+  return decodeResponseFast(bytes) ?? decodeResponseReference(bytes);
+}
+
+/** `decodeResponse` through dns-packet only: the reference the hand-written decoder is checked against. */
+export function decodeResponseReference(bytes: Buffer): DnsResponse {
   let p: DecodedPacket;
   try {
     p = packet.decode(bytes);

@@ -8,6 +8,9 @@
 import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.js';
+import type { Rng } from '../core/random.js';
+import { abortableSleep } from '../core/signal.js';
+import { ServerHealth } from './health.js';
 import { MxError } from '../core/errors.js';
 import { DnsCache } from './cache.js';
 import type { Classified, CnameLink } from './classify.js';
@@ -15,6 +18,7 @@ import { MAX_CNAME_HOPS, classifyResponse, negativeTtl } from './classify.js';
 import { encodeQuery } from './message.js';
 import { exchangeTcp } from './transport/tcp.js';
 import type { ExchangeOutcome } from './transport/types.js';
+import type { UdpPool } from './transport/pool.js';
 import { exchangeUdp } from './transport/udp.js';
 import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, Transport } from './types.js';
 import { formatServer } from './servers.js';
@@ -41,6 +45,21 @@ export interface ResolverOptions {
   clock?: Clock;
   /** A cache to share; by default each resolver has its own. */
   cache?: DnsCache<DnsOutcome>;
+  /** Shared UDP sockets for bulk work (a scan); by default each question gets a fresh socket. */
+  udp?: UdpPool;
+  /**
+   * Which resolved questions the cache keeps (default: all). Questions in flight are joined either way. A scan
+   * keeps only what domains share (exchange addresses), not each domain's own MX answer.
+   */
+  cacheable?: (question: DnsQuestion) => boolean;
+  /**
+   * How the first server of a question is chosen when there are several: `rotate` (default) goes round in
+   * order, as dig users expect; `health` draws by each server's smoothed response time and failure rate
+   * (dns/health.ts), so a slow or failing resolver gets fewer questions: for bulk work.
+   */
+  balance?: 'rotate' | 'health';
+  /** Randomness for `balance: 'health'`. */
+  rng?: Rng;
 }
 
 /** Where an outcome came from. */
@@ -112,23 +131,29 @@ export function createResolver(options: ResolverOptions): Resolver {
   const maxAttempts = Math.max(1, options.attempts ?? 3);
   const cache = options.cache ?? new DnsCache<DnsOutcome>(options.clock ? { clock: options.clock } : {});
   let next = 0;
+  const health = options.balance === 'health' ? new ServerHealth(servers.length, options.rng) : null;
 
   async function exchangeOnce(
     server: DnsServer,
     question: DnsQuestion,
     signal?: AbortSignal,
   ): Promise<ExchangeOutcome> {
-    const { id, bytes } = encodeQuery(question, {
-      edns: options.edns ?? true,
-      recursionDesired: options.recursionDesired ?? true,
-      dnssecOk: options.dnssecOk ?? false,
-      checkingDisabled: options.checkingDisabled ?? false,
-    });
-    const req = { server, question, id, bytes, timeoutMs, signal };
-    let outcome = options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);
+    const encode = (pooled: boolean) =>
+      encodeQuery(question, {
+        // The pool picks the ID itself (unique on its socket), so do not spend the CSPRNG here.
+        ...(pooled ? { id: 0 } : {}),
+        edns: options.edns ?? true,
+        recursionDesired: options.recursionDesired ?? true,
+        dnssecOk: options.dnssecOk ?? false,
+        checkingDisabled: options.checkingDisabled ?? false,
+      });
+    const pool = options.tcp ? undefined : options.udp;
+    const req = { server, question, ...encode(pool !== undefined), timeoutMs, signal };
+    let outcome = options.tcp ? await exchangeTcp(req) : pool ? await pool.exchange(req) : await exchangeUdp(req);
     if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
-      // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server.
-      const viaTcp = await exchangeTcp({ ...req, timeoutMs: Math.max(1, timeoutMs - outcome.elapsedMs) });
+      // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID.
+      const timeLeft = Math.max(1, timeoutMs - outcome.elapsedMs);
+      const viaTcp = await exchangeTcp({ ...req, ...encode(false), timeoutMs: timeLeft });
       outcome = {
         ...viaTcp,
         elapsedMs: outcome.elapsedMs + viaTcp.elapsedMs,
@@ -143,12 +168,24 @@ export function createResolver(options: ResolverOptions): Resolver {
     call.signal?.throwIfAborted();
     const start = performance.now();
     const dropped: string[] = [];
-    const first = next++ % servers.length;
+    const first = health ? health.pick() : next++ % servers.length;
     let last: QueryOutcome | undefined;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const server = servers[(first + attempt) % servers.length]!;
+      const index = (first + attempt) % servers.length;
+      const server = servers[index]!;
+      // Back off before asking a server again after it failed at once (a network error, SERVFAIL…): every
+      // server has been tried this round, so an immediate resend would only hammer them. A timeout has waited.
+      if (attempt >= servers.length && last && last.kind !== 'timeout') {
+        const round = Math.floor(attempt / servers.length);
+        await abortableSleep(backoffMs(round), call.signal);
+      }
       const out = await exchangeOnce(server, question, call.signal);
-      dropped.push(...out.dropped);
+      health?.record(
+        index,
+        out.kind === 'response' && !FAILOVER_RCODES.has(out.response.rcode),
+        out.kind === 'timeout' ? timeoutMs : out.elapsedMs,
+      );
+      if (out.dropped.length > 0) dropped.push(...out.dropped);
       const prov = {
         server: formatServer(server),
         transport: out.transport,
@@ -220,12 +257,17 @@ export function createResolver(options: ResolverOptions): Resolver {
   async function resolve(question: DnsQuestion, call: CallOptions = {}): Promise<DnsOutcome> {
     call.signal?.throwIfAborted();
     const key = `${question.name}|${question.type}`;
-    const { value, cached, ageSeconds } = await cache.through(key, () => resolveUncached(question, call), cacheTtl);
-    if (!cached) return value;
-    return ageOutcome(value, ageSeconds);
+    const store = options.cacheable?.(question) ?? true;
+    return cache.throughView(key, () => resolveUncached(question, call), cacheTtl, ageOutcome, store);
   }
 
   return { servers, query, resolve, cache };
+}
+
+/** The pause before retry round `round` (1, 2, …): 100 ms doubling to at most 1.6 s, with ±25 % jitter. */
+export function backoffMs(round: number, rng: Rng = Math.random): number {
+  const base = Math.min(1600, 100 * 2 ** Math.max(0, round - 1));
+  return Math.round(base * (0.75 + rng() * 0.5));
 }
 
 /** Seconds an outcome may be cached: the smallest TTL involved; negative per RFC 2308; failures not at all. */
@@ -242,11 +284,13 @@ function cacheTtl(o: DnsOutcome): number {
   }
 }
 
-/** A cached outcome with TTLs reduced by the time it has spent in the cache. */
+const NOTHING_DROPPED: string[] = [];
+
+/** A cached outcome with TTLs reduced by the time it has spent in the cache (shared: read-only). */
 function ageOutcome(o: DnsOutcome, ageSeconds: number): DnsOutcome {
   const age = (ttl: number) => Math.max(0, ttl - ageSeconds);
   const cnames = o.cnames.map((c) => ({ ...c, ttl: age(c.ttl) }));
-  const extra = { cnames, cached: true, attempts: 0, elapsedMs: 0, dropped: [] };
+  const extra = { cnames, cached: true, attempts: 0, elapsedMs: 0, dropped: NOTHING_DROPPED };
   if (o.kind === 'answer') return { ...o, ...extra, records: o.records.map((r) => ({ ...r, ttl: age(r.ttl) })) };
   return { ...o, ...extra };
 }

@@ -6,6 +6,9 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { MxError } from '../core/errors.js';
+import { abortableSleep } from '../core/signal.js';
+
+export { abortableSleep };
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -22,22 +25,6 @@ export interface TokenBucket {
   tryTake(): number;
   /** Waits for a token and takes it. Throws `signal.reason` when aborted. */
   take(signal?: AbortSignal): Promise<void>;
-}
-
-/** Waits `ms`, or throws the signal's reason when it aborts first; the listener is always removed. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**

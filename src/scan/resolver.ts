@@ -6,6 +6,7 @@
 import { DnsCache } from '../dns/cache.js';
 import type { DnsOutcome, Resolver } from '../dns/resolver.js';
 import { createResolver } from '../dns/resolver.js';
+import type { UdpPool } from '../dns/transport/pool.js';
 import type { DnsServer } from '../dns/types.js';
 
 /** DNS outcomes kept by the shared cache: room for the MX sets in flight and a few thousand mail hosts. */
@@ -19,6 +20,8 @@ export interface ScanResolverOptions {
   attempts?: number;
   /** TCP only. */
   tcp?: boolean;
+  /** The shared UDP sockets (the caller closes them). */
+  udp?: UdpPool;
 }
 
 /** Creates the resolver of one scanning process (the `scan` command or a queue worker). */
@@ -28,6 +31,11 @@ export function createScanResolver(options: ScanResolverOptions): Resolver {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
     ...(options.tcp ? { tcp: true } : {}),
+    ...(options.udp ? { udp: options.udp } : {}),
     cache: new DnsCache<DnsOutcome>({ maxEntries: SCAN_CACHE_ENTRIES }),
+    // Each domain's MX answer is its own; exchange addresses (and CNAMEs) are what domains share.
+    cacheable: (question) => question.type !== 'MX',
+    // With several resolvers, a slow or failing one gets fewer questions.
+    balance: 'health',
   });
 }

@@ -1,0 +1,199 @@
+/**
+ * The shared UDP pool and server health against scripted servers on loopback: many questions in flight over
+ * few sockets matched by ID, the in-flight limit, time limits, aborts, closing, and a slow resolver getting
+ * fewer questions. (The resolver's validation tests run over the pool too: resolver-wire.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import type { Answer, DecodedPacket } from 'dns-packet';
+import { isMxError } from '../../src/core/errors.js';
+import { seededRng } from '../../src/core/random.js';
+import { encodeQuery } from '../../src/dns/message.js';
+import { createResolver } from '../../src/dns/resolver.js';
+import { UdpPool } from '../../src/dns/transport/pool.js';
+import type { DnsQuestion } from '../../src/dns/types.js';
+import type { ScriptedDns } from '../helpers/scripted-dns.js';
+import { reply, startScriptedDns } from '../helpers/scripted-dns.js';
+
+const servers: ScriptedDns[] = [];
+async function server(script: Parameters<typeof startScriptedDns>[0]): Promise<ScriptedDns> {
+  const s = await startScriptedDns(script);
+  servers.push(s);
+  return s;
+}
+const pools: UdpPool[] = [];
+function pool(options?: ConstructorParameters<typeof UdpPool>[0]): UdpPool {
+  const p = new UdpPool(options);
+  pools.push(p);
+  return p;
+}
+after(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** An A answer that names the question, so a mix-up between queries shows. */
+const addressOf = (q: DecodedPacket): Answer => {
+  const n = Number(/^h(\d+)\./.exec(q.questions![0]!.name)?.[1] ?? 0);
+  return { name: q.questions![0]!.name, type: 'A', ttl: 60, data: `127.9.${n >> 8}.${n & 255}` };
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function request(s: ScriptedDns, question: DnsQuestion, timeoutMs = 2000, signal?: AbortSignal) {
+  const { id, bytes } = encodeQuery(question, { id: 0 });
+  return { server: { host: s.host, port: s.port }, question, id, bytes, timeoutMs, signal };
+}
+
+describe('UDP pool', () => {
+  it('matches 1,000 questions, 200 in flight over two sockets, to their replies sent back in random order', async () => {
+    const rng = seededRng(5);
+    const s = await server(async (q) => {
+      await sleep(Math.floor(rng() * 30));
+      return [reply(q, [addressOf(q)])];
+    });
+    // 200 in flight: the scripted server shares this process, and a larger burst overflows its socket buffer.
+    const p = pool({ sockets: 2, maxInflight: 200 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => p.exchange(request(s, { name: `h${i}.example.test`, type: 'A' }))),
+    );
+    outcomes.forEach((o, i) => {
+      assert.equal(o.kind, 'response', `question ${i}`);
+      assert.ok(o.kind === 'response');
+      assert.equal(o.response.answers[0]!.data, `127.9.${i >> 8}.${i & 255}`);
+    });
+    assert.equal(p.stats.sent, 1000);
+    assert.equal(p.stats.answered, 1000);
+    assert.equal(p.stats.inflight, 0);
+  });
+
+  it('keeps at most maxInflight questions outstanding and queues the rest in order', async () => {
+    let outstanding = 0;
+    let most = 0;
+    const s = await server(async (q) => {
+      outstanding++;
+      most = Math.max(most, outstanding);
+      await sleep(10);
+      outstanding--;
+      return [reply(q, [addressOf(q)])];
+    });
+    const p = pool({ maxInflight: 4 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => p.exchange(request(s, { name: `h${i}.example.test`, type: 'A' }))),
+    );
+    assert.ok(outcomes.every((o) => o.kind === 'response'));
+    assert.ok(most <= 4, `${most} outstanding at once`);
+    assert.equal(p.stats.queued, 0);
+  });
+
+  it('times out silent questions by their own limits, the shorter first', async () => {
+    const s = await server(() => []);
+    const p = pool();
+    const started = Date.now();
+    const ended: number[] = [];
+    const long = p.exchange(request(s, { name: 'a.example.test', type: 'A' }, 600)).then((o) => {
+      ended[0] = Date.now() - started;
+      return o;
+    });
+    const short = p.exchange(request(s, { name: 'b.example.test', type: 'A' }, 150)).then((o) => {
+      ended[1] = Date.now() - started;
+      return o;
+    });
+    const [l, sh] = await Promise.all([long, short]);
+    assert.equal(l.kind, 'timeout');
+    assert.equal(sh.kind, 'timeout');
+    assert.ok(ended[1]! >= 140 && ended[1]! < ended[0]!, `short ${ended[1]} ms, long ${ended[0]} ms`);
+    assert.ok(ended[0]! >= 590, `long ${ended[0]} ms`);
+    assert.equal(p.stats.timedOut, 2);
+  });
+
+  it('throws the caller’s abort reason and forgets the question', async () => {
+    const s = await server(() => []);
+    const p = pool();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop now')), 30);
+    await assert.rejects(
+      p.exchange(request(s, { name: 'a.example.test', type: 'A' }, 5000, controller.signal)),
+      /stop now/,
+    );
+    assert.equal(p.stats.inflight, 0);
+  });
+
+  it('ends questions in flight as network failures on close, and refuses new ones', async () => {
+    const s = await server(() => []);
+    const p = pool();
+    const pending = p.exchange(request(s, { name: 'a.example.test', type: 'A' }, 5000));
+    await sleep(20);
+    await p.close();
+    const o = await pending;
+    assert.equal(o.kind, 'network');
+    await assert.rejects(p.exchange(request(s, { name: 'a.example.test', type: 'A' })), (err) =>
+      isMxError(err, 'MX_CLOSED'),
+    );
+  });
+
+  it('does not keep a process alive once its questions are answered', async () => {
+    const s = await server((q) => [reply(q, [addressOf(q)])]);
+    const script = `
+      import { UdpPool } from './src/dns/transport/pool.ts';
+      import { createResolver } from './src/dns/resolver.ts';
+      const udp = new UdpPool();
+      const r = createResolver({ servers: [{ host: '127.0.0.1', port: ${s.port} }], udp });
+      const o = await r.resolve({ name: 'h7.example.test', type: 'A' });
+      console.log(o.kind, o.kind === 'answer' ? o.records[0].data : '');
+    `;
+    // Asynchronously: the scripted server lives in this process and must keep answering.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(killer);
+    assert.equal(code, 0, `the process did not exit by itself: ${stderr}`);
+    assert.equal(stdout.trim(), 'answer 127.9.0.7');
+  });
+});
+
+describe('server health over the wire', () => {
+  it('sends most questions to the quick resolver when another is slow', async () => {
+    const quick = await server((q) => [reply(q, [addressOf(q)])]);
+    const slow = await server(async (q) => {
+      await sleep(80);
+      return [reply(q, [addressOf(q)])];
+    });
+    const r = createResolver({
+      servers: [slow, quick].map((s) => ({ host: s.host, port: s.port })),
+      udp: pool(),
+      balance: 'health',
+      rng: seededRng(9),
+    });
+    for (let i = 0; i < 150; i++) {
+      const o = await r.resolve({ name: `h${i}.example.test`, type: 'A' });
+      assert.equal(o.kind, 'answer');
+    }
+    assert.ok(quick.queries.length > 120, `quick ${quick.queries.length}, slow ${slow.queries.length}`);
+    assert.ok(slow.queries.length >= 1);
+  });
+
+  it('moves away from a resolver that answers SERVFAIL', async () => {
+    const good = await server((q) => [reply(q, [addressOf(q)])]);
+    const failing = await server((q) => [reply(q, [], { rcode: 'SERVFAIL' })]);
+    const r = createResolver({
+      servers: [failing, good].map((s) => ({ host: s.host, port: s.port })),
+      udp: pool(),
+      balance: 'health',
+      rng: seededRng(4),
+    });
+    for (let i = 0; i < 100; i++)
+      assert.equal((await r.resolve({ name: `h${i}.example.test`, type: 'A' })).kind, 'answer');
+    assert.ok(
+      failing.queries.length < 30,
+      `the failing resolver got ${failing.queries.length} of ${good.queries.length + failing.queries.length}`,
+    );
+  });
+});
