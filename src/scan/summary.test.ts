@@ -73,4 +73,20 @@ describe('createScanSummary', () => {
     s.add({ ...record(1, 'e.test', 'deliverable', [host(0, 'e.test')]), implicit: true });
     assert.deepEqual(s.result().topExchanges, []);
   });
+
+  it('keeps the exchange table bounded and the shared exchanges on top over many one-off hosts', () => {
+    const s = createScanSummary({ top: 3, maxExchanges: 100 });
+    for (let i = 0; i < 5000; i++) {
+      const hosts = [host(10, `mail.d${i}.test`)];
+      if (i % 10 === 0) hosts.push(host(20, 'shared-a.test'));
+      if (i % 20 === 0) hosts.push(host(20, 'shared-b.test'));
+      if (i % 50 === 0) hosts.push(host(30, 'shared-c.test'));
+      s.add(record(i + 1, `d${i}.test`, 'deliverable', hosts));
+    }
+    assert.deepEqual(s.result().topExchanges, [
+      { exchange: 'shared-a.test', domains: 500 },
+      { exchange: 'shared-b.test', domains: 250 },
+      { exchange: 'shared-c.test', domains: 100 },
+    ]);
+  });
 });

@@ -30,6 +30,12 @@ export interface ScanSummaryBuilder {
 export interface SummaryOptions {
   /** Entries kept in each top list. Default 10. */
   top?: number;
+  /**
+   * Distinct exchanges counted at most (default 20,000), so memory stays flat over millions of domains: when
+   * the table is full, the less used half is dropped. Exchanges shared by many domains — the top list — stay,
+   * with exact counts unless they were ever dropped; one-off hosts (`mail.<each domain>`) come and go.
+   */
+  maxExchanges?: number;
 }
 
 /**
@@ -48,7 +54,22 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     'no-domain': 0,
     'temp-failure': 0,
   };
+  const maxExchanges = Math.max(2 * top, options.maxExchanges ?? 20_000);
   const exchanges = new Map<string, number>();
+  const countExchange = (name: string): void => {
+    const seen = exchanges.get(name);
+    if (seen !== undefined) {
+      exchanges.set(name, seen + 1);
+      return;
+    }
+    if (exchanges.size >= maxExchanges) {
+      // Keep the more used half: the amortised cost is a sort of the table per maxExchanges / 2 new names.
+      const counts = [...exchanges.values()].sort((a, b) => b - a);
+      const line = counts[Math.floor(maxExchanges / 2)]!;
+      for (const [n, c] of exchanges) if (c <= line) exchanges.delete(n);
+    }
+    exchanges.set(name, 1);
+  };
   const providers = new Map<string, { name: string; domains: number }>();
   let slowest: ScanSummary['slowest'] = [];
   let total = 0;
@@ -62,7 +83,7 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     }
     outcomes[record.outcome]++;
     if (!record.implicit) {
-      for (const h of record.hosts) exchanges.set(h.exchange, (exchanges.get(h.exchange) ?? 0) + 1);
+      for (const h of record.hosts) countExchange(h.exchange);
       const match = detectProvider(
         record.hosts.map((h) => ({ preference: h.preference, exchange: h.exchange })),
         { domain: record.domain },
