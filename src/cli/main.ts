@@ -17,6 +17,7 @@ import { registerRoute } from './commands/route.js';
 import { registerScan } from './commands/scan.js';
 import { registerSend } from './commands/send.js';
 import { registerTrace } from './commands/trace.js';
+import { registerWorker } from './commands/worker.js';
 import { registerZone } from './commands/zone.js';
 import { EXIT } from './exit-codes.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerPropagation(program);
   registerZone(program);
   registerScan(program);
+  registerWorker(program);
   registerLab(program);
   registerDemo(program);
   return program;

@@ -1,7 +1,9 @@
 /**
  * @module cli/commands/scan
- * `mxray scan [FILE|-]`: the mail route of every domain in a file, streamed to JSONL or CSV, resumable.
- * Thin: argv → options → `scanDomains` → renderers; files, signals, the TTY and exit codes live here.
+ * `mxray scan [FILE|-]`: the mail route of every domain in a file, streamed to JSONL or CSV, resumable; with
+ * `--queue redis://…` the routes are resolved by `mxray worker` processes (scan/queue, docs/scan-queue.md).
+ * Thin: argv → options → `scanDomains` or `startQueueScan` → renderers; files, signals, the TTY and exit codes
+ * live here.
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -23,6 +25,11 @@ import {
 } from '../../report/scan.js';
 import type { ResumeIndex } from '../../scan/resume.js';
 import { createResumeIndexer } from '../../scan/resume.js';
+import type { QueueScan } from '../../scan/queue/coordinator.js';
+import { startQueueScan } from '../../scan/queue/coordinator.js';
+import type { RedisTarget } from '../../scan/queue/redis.js';
+import { parseRedisUrl } from '../../scan/queue/redis.js';
+import { UdpPool } from '../../dns/transport/pool.js';
 import { createScanResolver } from '../../scan/resolver.js';
 import { scanDomains } from '../../scan/scan.js';
 import { createScanSummary } from '../../scan/summary.js';
@@ -37,6 +44,34 @@ interface ScanCliOptions extends DnsCliOptions {
   out?: string;
   resume?: boolean;
   column?: string;
+  queue?: string;
+  chunk: number;
+}
+
+/** The largest --chunk: a chunk travels as one job, one Redis value. */
+const MAX_CHUNK = 100_000;
+
+/** Options that only a local scan uses: with --queue the workers resolve, with their own. */
+const LOCAL_ONLY = ['concurrency', 'qps', 'server', 'lab', 'timeout', 'tries', 'tcp'] as const;
+
+/** Checks the --queue and --chunk combination; the Redis target when distributed, else null. */
+function queueTarget(options: ScanCliOptions, command: Command): RedisTarget | null {
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  if (options.queue === undefined) {
+    if (given('chunk')) throw new MxError('MX_INVALID_ARGUMENT', '--chunk needs --queue (a local scan has no chunks)');
+    return null;
+  }
+  if (options.chunk > MAX_CHUNK) {
+    throw new MxError('MX_INVALID_ARGUMENT', `--chunk must be at most ${MAX_CHUNK} (a chunk is one Redis value)`);
+  }
+  const local = LOCAL_ONLY.filter(given);
+  if (local.length > 0) {
+    throw new MxError(
+      'MX_INVALID_ARGUMENT',
+      `with --queue the workers resolve the domains: give ${local.map((o) => `--${o}`).join(', ')} to \`mxray worker\` instead`,
+    );
+  }
+  return parseRedisUrl(options.queue);
 }
 
 /** Invalid line numbers listed on stderr at most. */
@@ -97,7 +132,19 @@ export function registerScan(program: Command): void {
       new Option('--resume', 'continue an interrupted scan: skip the lines --out already holds, append the rest'),
     )
     .addOption(new Option('--column <name>', 'the input is CSV: read domains from this column of its header'))
-    .action(async (file: string, options: ScanCliOptions) => {
+    .addOption(
+      new Option(
+        '--queue <redis-url>',
+        'distribute the scan: queue chunks on this Redis (redis://HOST:PORT) for `mxray worker` processes',
+      ),
+    )
+    .addOption(
+      new Option('--chunk <n>', 'domains per queued chunk (with --queue)')
+        .default(500)
+        .argParser(parsePositiveNumber('--chunk', true)),
+    )
+    .action(async (file: string, options: ScanCliOptions, command: Command) => {
+      const target = queueTarget(options, command);
       if (options.resume && options.out === undefined) {
         throw new MxError('MX_INVALID_ARGUMENT', '--resume needs --out, the file the interrupted scan wrote');
       }
@@ -113,14 +160,19 @@ export function registerScan(program: Command): void {
         }
       }
       const resumed = options.resume && options.out !== undefined ? await readOutputIndex(options.out) : null;
-      const { resolver: base, lab } = await buildResolver(options);
+      // With --queue the workers resolve: no resolver here.
+      const { resolver: base, lab } = target ? { resolver: null, lab: null } : await buildResolver(options);
       // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
-      const resolver = createScanResolver({
-        servers: base.servers,
-        timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
-        attempts: options.tries,
-        tcp: options.tcp === true,
-      });
+      const pool = new UdpPool();
+      const resolver =
+        base &&
+        createScanResolver({
+          servers: base.servers,
+          timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
+          attempts: options.tries,
+          tcp: options.tcp === true,
+          udp: pool,
+        });
       const stop = interruptSignal();
       const input = file === '-' ? process.stdin : createReadStream(file);
       const lines = createInterface({ input, crlfDelay: Infinity });
@@ -130,6 +182,38 @@ export function registerScan(program: Command): void {
         readError = err;
         lines.close();
       });
+      const skip = resumed ? { skip: (line: number) => resumed.done.has(line) } : {};
+      const column = options.column !== undefined ? { column: options.column } : {};
+      // Connected and registered before the output is opened: an unreachable Redis leaves the output untouched.
+      let distributed: QueueScan | null = null;
+      if (target) {
+        try {
+          distributed = await startQueueScan(lines, {
+            redis: target,
+            chunkSize: options.chunk,
+            signal: stop,
+            ...skip,
+            ...column,
+            onEvent: (e) => {
+              if (e.kind === 'queue') process.stderr.write(`mxray: scan ${e.scan} queued on ${target.display}\n`);
+              else if (e.kind === 'no-workers') {
+                process.stderr.write(
+                  `mxray: no worker has served this scan for ${Math.round(e.waitedMs / 1000)} s; start one with: mxray worker --queue ${target.display}\n`,
+                );
+              } else if (e.kind === 'chunk-failed') {
+                process.stderr.write(
+                  `mxray: chunk ${e.chunk.chunk} (lines ${e.chunk.first}–${e.chunk.last}) failed on the workers: ${e.chunk.reason}\n`,
+                );
+              }
+            },
+          });
+        } catch (err) {
+          lines.close();
+          if (file !== '-') input.destroy();
+          await pool.close();
+          throw err;
+        }
+      }
       let out: WriteStream | null = null;
       const sink: NodeJS.WritableStream = options.out
         ? (out = createWriteStream(options.out, { flags: resumed ? 'a' : 'w' }))
@@ -156,14 +240,16 @@ export function registerScan(program: Command): void {
       }
       try {
         if (options.format === 'csv') await write(sink, renderScanCsvHeader());
-        const records = scanDomains(lines, {
-          resolver,
-          concurrency: options.concurrency,
-          signal: stop,
-          ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
-          ...(options.column !== undefined ? { column: options.column } : {}),
-          ...(resumed ? { skip: (line: number) => resumed.done.has(line) } : {}),
-        });
+        const records =
+          distributed?.records ??
+          scanDomains(lines, {
+            resolver: resolver!,
+            concurrency: options.concurrency,
+            signal: stop,
+            ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
+            ...column,
+            ...skip,
+          });
         for await (const record of records) {
           await write(sink, options.format === 'csv' ? renderScanCsvRow(record) : renderScanJsonl(record));
           summary.add(record);
@@ -190,6 +276,7 @@ export function registerScan(program: Command): void {
         }
         lines.close();
         if (file !== '-') input.destroy();
+        await pool.close();
         await lab?.close();
         if (tty) process.stderr.write('\r\x1b[K');
       }
@@ -203,13 +290,31 @@ export function registerScan(program: Command): void {
           `mxray: ${result.errors} invalid line(s) skipped (records with "error"): line ${invalid.join(', ')}${more}\n`,
         );
       }
-      if (stop.aborted) {
-        const args = process.argv.slice(2);
-        if (!args.includes('--resume')) args.push('--resume');
+      const args = process.argv.slice(2);
+      if (!args.includes('--resume')) args.push('--resume');
+      const resumeHint = options.out
+        ? `To continue:\n  mxray ${args.map(shellQuote).join(' ')}\n`
+        : 'The output went to stdout, so the scan cannot be resumed (use --out FILE to make it resumable).\n';
+      const queued = distributed?.result();
+      if (queued && queued.duplicates > 0) {
         process.stderr.write(
-          options.out
-            ? `mxray: interrupted; the domains in flight were finished and written. To continue:\n  mxray ${args.map(shellQuote).join(' ')}\n`
-            : 'mxray: interrupted; the output went to stdout, so the scan cannot be resumed (use --out FILE to make it resumable)\n',
+          `mxray: ${queued.duplicates} duplicate record(s) dropped (chunks retried after a worker stopped); each line was written once\n`,
+        );
+      }
+      // Chunks lost without a stop: failed on the workers, or left when Redis went away.
+      const missing = queued ? [...queued.failed, ...(stop.aborted ? [] : queued.abandoned)] : [];
+      if (queued && (queued.lost !== null || missing.length > 0)) {
+        const owed = missing.reduce((n, c) => n + c.owed, 0);
+        process.stderr.write(
+          `mxray: ${queued.lost ?? `${missing.length} chunk(s) failed on the workers`}; ` +
+            `${owed} line(s) of the chunks in flight are not in the output. ${resumeHint}`,
+        );
+        process.exitCode = EXIT.tempfail;
+        return;
+      }
+      if (stop.aborted) {
+        process.stderr.write(
+          `mxray: interrupted; the ${distributed ? 'chunks being worked on' : 'domains in flight'} were finished and written. ${resumeHint}`,
         );
         process.exitCode = EXIT.interrupted;
         return;

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DnsCache } from '../../dns/cache.js';
+import type { DnsOutcome, Resolver } from '../../dns/resolver.js';
+import type { DnsQuestion } from '../../dns/types.js';
+import type { ScanRecord } from '../record.js';
+import { createDomainPool } from './pool.js';
+import type { ChunkItem } from './protocol.js';
+
+/** A resolver that answers NXDOMAIN after a few turns of the event loop, counting what is in flight. */
+function fakeResolver(turns = 3) {
+  const state = { inflight: 0, maxInflight: 0, asked: [] as string[] };
+  const resolver: Resolver = {
+    servers: [{ host: '127.0.0.1', port: 53 }],
+    cache: new DnsCache<DnsOutcome>(),
+    query: () => Promise.reject(new Error('not used')),
+    async resolve(question: DnsQuestion): Promise<DnsOutcome> {
+      state.inflight++;
+      state.maxInflight = Math.max(state.maxInflight, state.inflight);
+      state.asked.push(question.name);
+      for (let i = 0; i < turns + (question.name.length % 3); i++) await new Promise((r) => setImmediate(r));
+      state.inflight--;
+      return {
+        kind: 'nxdomain',
+        soa: null,
+        question,
+        cnames: [],
+        cached: false,
+        server: '127.0.0.1:53',
+        transport: 'udp',
+        attempts: 1,
+        elapsedMs: 0,
+        dropped: [],
+      };
+    },
+  };
+  return { resolver, state };
+}
+
+/** A chunk of `n` domains whose input lines start at `first`, with a gap every 7 lines (skipped input). */
+function items(first: number, n: number, tag: string): ChunkItem[] {
+  const out: ChunkItem[] = [];
+  let line = first;
+  for (let i = 0; i < n; i++) {
+    if (i % 7 === 6) line++;
+    out.push({ line, input: `${tag}${i}.Test`, domain: `${tag}${i}.test` });
+    line++;
+  }
+  return out;
+}
+
+describe('createDomainPool', () => {
+  it('gives each domain of each chunk its record, with the chunk’s input line and text', async () => {
+    const { resolver } = fakeResolver();
+    const pool = createDomainPool({ resolver, concurrency: 5 });
+    const a = items(1000, 30, 'a');
+    const b = items(5000, 12, 'b');
+    const got = { a: [] as ScanRecord[], b: [] as ScanRecord[] };
+    const [ra, rb] = await Promise.all([
+      pool.run(a, { onRecord: (r) => got.a.push(r) }),
+      pool.run(b, { onRecord: (r) => got.b.push(r) }),
+    ]);
+    assert.equal(ra, 'done');
+    assert.equal(rb, 'done');
+    for (const [chunk, records] of [
+      [a, got.a],
+      [b, got.b],
+    ] as const) {
+      const byLine = new Map(records.map((r) => [r.line, r]));
+      assert.equal(byLine.size, chunk.length, 'one record per domain');
+      for (const item of chunk) {
+        const r = byLine.get(item.line);
+        assert.ok(r, `line ${item.line}`);
+        assert.equal(r.domain, item.domain);
+        assert.equal(r.input, item.input);
+        assert.equal(r.outcome, 'no-domain');
+      }
+    }
+  });
+
+  it('keeps the window full across chunks, never above the concurrency', async () => {
+    const { resolver, state } = fakeResolver(5);
+    const pool = createDomainPool({ resolver, concurrency: 8 });
+    // Chunks arrive one after another while the previous ones are still running.
+    const runs = [];
+    for (let c = 0; c < 5; c++) {
+      runs.push(pool.run(items(c * 100 + 1, 13, `c${c}x`), { onRecord: () => undefined }));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(await Promise.all(runs), ['done', 'done', 'done', 'done', 'done']);
+    assert.equal(state.maxInflight, 8);
+    assert.equal(new Set(state.asked.filter((n) => n.endsWith('.test'))).size, 65);
+  });
+
+  it('a cancelled chunk settles at once; its domains not yet started are never asked', async () => {
+    const { resolver, state } = fakeResolver(20);
+    const pool = createDomainPool({ resolver, concurrency: 2 });
+    const controller = new AbortController();
+    const records: ScanRecord[] = [];
+    const run = pool.run(items(1, 40, 'gone'), { onRecord: (r) => records.push(r), signal: controller.signal });
+    const other: ScanRecord[] = [];
+    const kept = pool.run(items(100, 3, 'kept'), { onRecord: (r) => other.push(r) });
+    await new Promise((r) => setImmediate(r));
+    controller.abort();
+    assert.equal(await run, 'cancelled');
+    assert.equal(await kept, 'done');
+    assert.equal(other.length, 3);
+    const asked = new Set(state.asked.filter((n) => n.startsWith('gone')));
+    assert.ok(asked.size <= 4, `${asked.size} cancelled domains were asked`);
+    assert.ok(records.length <= asked.size);
+    assert.equal(
+      await pool.run(items(1, 2, 'late'), { onRecord: () => undefined, signal: controller.signal }),
+      'cancelled',
+    );
+  });
+
+  it('an empty chunk is done at once', async () => {
+    const { resolver } = fakeResolver();
+    assert.equal(await createDomainPool({ resolver }).run([], { onRecord: () => assert.fail('no record') }), 'done');
+  });
+});
