@@ -5,6 +5,7 @@
  * reported in `errors` without hiding the others' findings.
  */
 import { performance } from 'node:perf_hooks';
+import type { Limiter } from '../core/limit.js';
 import { deadline } from '../core/signal.js';
 import { normalizeName } from '../dns/name.js';
 import type { Resolver } from '../dns/resolver.js';
@@ -27,6 +28,11 @@ export interface CheckOptions {
   extraCa?: string[];
   blocklists?: string[] | null;
   openRelay?: boolean;
+  /**
+   * Runs the SMTP probes of a domain; a bulk audit passes a shared limiter (core/limit.ts) so a few domains
+   * at a time talk SMTP however many are being checked.
+   */
+  smtpSlots?: Limiter;
   /** Time allowed to each check module. Default 30 s. */
   checkTimeoutMs?: number;
   now?: number;
@@ -69,14 +75,16 @@ export async function checkDomain(input: string, options: CheckOptions): Promise
   };
   let probes: ProbeResult[] = [];
   if (smtpEnabled && route.outcome === 'deliverable') {
-    probes = await probeTargets(targetsOfRoute(route.hosts), {
-      port: smtp.port,
-      helo: smtp.helo,
-      starttls: true,
-      timeouts: smtp.timeouts,
-      signal: options.signal,
-      ...(options.extraCa ? { ca: options.extraCa } : {}),
-    });
+    const probe = () =>
+      probeTargets(targetsOfRoute(route.hosts), {
+        port: smtp.port,
+        helo: smtp.helo,
+        starttls: true,
+        timeouts: smtp.timeouts,
+        signal: options.signal,
+        ...(options.extraCa ? { ca: options.extraCa } : {}),
+      });
+    probes = await (options.smtpSlots ? options.smtpSlots(probe) : probe());
   }
   const timeoutMs = options.checkTimeoutMs ?? 30_000;
   const results = await Promise.all(

@@ -3,6 +3,7 @@
  * Renderers for `mxray scan`: one JSONL line or CSV row (RFC 4180) per record, the progress line and the
  * end-of-scan summary. Pure: data in, text out.
  */
+import type { ScanCheckRecord } from '../scan/check.js';
 import type { ScanRecord } from '../scan/record.js';
 import type { ScanSummary } from '../scan/summary.js';
 import type { TextOptions } from './style.js';
@@ -23,7 +24,7 @@ export const SCAN_CSV_COLUMNS = [
  * One record as a JSON line (with its newline).
  * @example renderScanJsonl(record) // '{"domain":"example.com","outcome":"deliverable",…,"line":1,"error":null}\n'
  */
-export function renderScanJsonl(record: ScanRecord): string {
+export function renderScanJsonl(record: ScanRecord | ScanCheckRecord): string {
   return JSON.stringify(record) + '\n';
 }
 
@@ -55,6 +56,31 @@ export function renderScanCsvRow(record: ScanRecord): string {
     record.hosts.map((h) => `${h.preference} ${h.exchange}`).join(';'),
     [...new Set(record.hosts.flatMap((h) => h.addresses))].join(';'),
     record.warnings.join(';'),
+    record.error ?? '',
+  ];
+  return cells.map(csvField).join(',') + '\n';
+}
+
+/** The CSV columns of `--what check`, in order. */
+export const SCAN_CHECK_CSV_COLUMNS = ['domain', 'outcome', 'errors', 'warnings', 'info', 'findings', 'error'] as const;
+
+/** The CSV header line of `--what check` (with its newline). */
+export function renderScanCheckCsvHeader(): string {
+  return SCAN_CHECK_CSV_COLUMNS.join(',') + '\n';
+}
+
+/**
+ * One audited domain as a CSV row: the counts by severity and the finding ids joined by `;`.
+ * @example renderScanCheckCsvRow(record) // 'example.com,deliverable,0,2,1,spf.permissive-all;…,\n'
+ */
+export function renderScanCheckCsvRow(record: ScanCheckRecord): string {
+  const cells = [
+    record.domain ?? record.input,
+    record.route?.outcome ?? '',
+    record.error === null ? String(record.summary.error) : '',
+    record.error === null ? String(record.summary.warning) : '',
+    record.error === null ? String(record.summary.info) : '',
+    [...new Set(record.findings.map((f) => f.id))].join(';'),
     record.error ?? '',
   ];
   return cells.map(csvField).join(',') + '\n';
@@ -122,6 +148,16 @@ export function renderScanSummary(s: ScanSummary, options: TextOptions & { elaps
     lines.push(
       ...alignColumns(
         s.topProviders.map((p) => ['  ' + p.name, String(p.domains)]),
+        [1],
+      ),
+    );
+  }
+  if (s.topFindings.length > 0) {
+    const mark = { error: c.red('✖'), warning: c.yellow('⚠'), info: c.cyan('ℹ') } as const;
+    lines.push(c.bold('top findings'));
+    lines.push(
+      ...alignColumns(
+        s.topFindings.map((f) => [`  ${mark[f.severity]} ${f.id}`, String(f.domains)]),
         [1],
       ),
     );

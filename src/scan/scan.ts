@@ -18,8 +18,8 @@ import { createTokenBucket } from './rate-limit.js';
 import type { ScanRecord } from './record.js';
 import { errorRecord } from './record.js';
 
-export interface ScanOptions extends InputParserOptions {
-  resolver: Resolver;
+/** What drives any scan: input, window, rate and stop. */
+export interface ScanDriverOptions extends InputParserOptions {
   /** Domains in flight at most. Default 32. */
   concurrency?: number;
   /** Domains started per second at most (a token bucket); unlimited when absent. */
@@ -28,8 +28,6 @@ export interface ScanOptions extends InputParserOptions {
   rateLimit?: Pick<TokenBucketOptions, 'clock' | 'sleep'>;
   /** Input lines (1-based) to skip, e.g. those an interrupted scan already wrote (`--resume`). */
   skip?: (line: number) => boolean;
-  /** Randomness for shuffling equal MX preferences. */
-  rng?: Rng;
   /**
    * Stops the scan gracefully: no new domain is taken, the ones in flight finish and are yielded, then the
    * iteration ends. Read the signal afterwards to know whether the scan was complete.
@@ -37,9 +35,22 @@ export interface ScanOptions extends InputParserOptions {
   signal?: AbortSignal;
 }
 
-interface Settled {
+export interface ScanOptions extends ScanDriverOptions {
+  resolver: Resolver;
+  /** Randomness for shuffling equal MX preferences. */
+  rng?: Rng;
+}
+
+/** The per-domain work of a scan, and the record of a line that could not be done. */
+export interface ScanWork<R> {
+  run(domain: string): Promise<Omit<R, 'input' | 'line' | 'error'>>;
+  /** The record of an invalid line or of a domain whose work threw an MxError. */
+  failed(source: ScanInput, error: string, elapsedMs: number): R;
+}
+
+interface Settled<R> {
   id: number;
-  record: ScanRecord;
+  record: R;
 }
 
 /**
@@ -51,10 +62,31 @@ interface Settled {
  *   out.write(JSON.stringify(record) + '\n');
  * }
  */
-export async function* scanDomains(
+export function scanDomains(
   lines: AsyncIterable<string> | Iterable<string>,
   options: ScanOptions,
 ): AsyncGenerator<ScanRecord, void, undefined> {
+  const route: ScanWork<ScanRecord> = {
+    run: (domain) =>
+      resolveRoute(domain, {
+        resolver: options.resolver,
+        ...(options.rng ? { rng: options.rng } : {}),
+      }),
+    failed: (source, error, elapsedMs) => errorRecord(source, error, elapsedMs),
+  };
+  return scanLines(lines, options, route);
+}
+
+/**
+ * The scan driver: runs `work` for each domain line with a bounded window and yields `R` records (the work's
+ * result plus `input`, `line` and `error: null`) in completion order; invalid lines yield `work.failed`.
+ * `scanDomains` and `scanChecks` are this with the route and the audit.
+ */
+export async function* scanLines<R>(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: ScanDriverOptions,
+  work: ScanWork<R>,
+): AsyncGenerator<R, void, undefined> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
   const parse = createInputParser(options.column === undefined ? {} : { column: options.column });
   const bucket =
@@ -68,7 +100,7 @@ export async function* scanDomains(
   // flight would attach a handler to each of them per completion: quadratic work, and memory held until they
   // settle.)
   let inflight = 0;
-  const finished: Settled[] = [];
+  const finished: Settled<R>[] = [];
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
   let nextId = 0;
@@ -76,20 +108,17 @@ export async function* scanDomains(
   const start = (input: ScanInput & { domain: string }): void => {
     const id = nextId++;
     const begun = performance.now();
-    // The stop signal is not passed down: a graceful stop lets the routes in flight finish.
-    const work = resolveRoute(input.domain, {
-      resolver: options.resolver,
-      ...(options.rng ? { rng: options.rng } : {}),
-    }).then(
-      (route): Settled => ({ id, record: { ...route, input: input.input, line: input.line, error: null } }),
-      (err: unknown): Settled => {
+    // The stop signal is not passed down: a graceful stop lets the work in flight finish.
+    const running = work.run(input.domain).then(
+      (result): Settled<R> => ({ id, record: { ...result, input: input.input, line: input.line, error: null } as R }),
+      (err: unknown): Settled<R> => {
         if (!isMxError(err)) throw err;
         const ms = Math.round(performance.now() - begun);
-        return { id, record: errorRecord(input, err.message, ms) };
+        return { id, record: work.failed(input, err.message, ms) };
       },
     );
     inflight++;
-    work.then(
+    running.then(
       (settled) => {
         finished.push(settled);
         wake?.();
@@ -100,7 +129,7 @@ export async function* scanDomains(
       },
     );
   };
-  const nextFinished = async (): Promise<Settled> => {
+  const nextFinished = async (): Promise<Settled<R>> => {
     while (finished.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
     wake = null;
     if (failure) throw failure.error;
@@ -125,7 +154,7 @@ export async function* scanDomains(
         const parsed = parse(next.value, lineNo);
         if (parsed === null) continue;
         if (parsed.domain === null) {
-          yield errorRecord(parsed, parsed.error);
+          yield work.failed(parsed, parsed.error, 0);
           continue;
         }
         if (bucket) {
@@ -150,9 +179,10 @@ export async function* scanDomains(
 /**
  * The next input line, or null when the scan is stopped while waiting for it: reading stdin from a terminal
  * can wait forever, and Ctrl-C must still end the scan. The pending read is abandoned (the iterator is closed
- * by the caller); its line was not scanned, so a resume takes it.
+ * by the caller); its line was not scanned, so a resume takes it. Shared with the distributed scan's
+ * coordinator (`scan/queue/coordinator`).
  */
-async function nextUnlessStopped(
+export async function nextUnlessStopped(
   iterator: AsyncIterator<string> | Iterator<string>,
   signal: AbortSignal | undefined,
 ): Promise<IteratorResult<string> | null> {

@@ -4,6 +4,7 @@
  * providers behind the MX sets (`detectProvider`), and the slowest domains. Memory is bounded by the number of
  * distinct exchanges and providers, not by the number of domains.
  */
+import type { Severity } from '../check/findings.js';
 import type { RouteOutcome } from '../mx/route.js';
 import { detectProvider } from '../zone/presets.js';
 import type { ScanRecord } from './record.js';
@@ -20,10 +21,14 @@ export interface ScanSummary {
   topProviders: { provider: string; name: string; domains: number }[];
   /** The slowest domains, slowest first. */
   slowest: { domain: string; line: number; elapsedMs: number }[];
+  /** With `--what check`: findings by the number of domains that have them, most first (else empty). */
+  topFindings: { id: string; severity: Severity; domains: number }[];
 }
 
 export interface ScanSummaryBuilder {
   add(record: ScanRecord): void;
+  /** Counts the findings of one audited domain (each id once per domain). */
+  addFindings(findings: readonly { id: string; severity: Severity }[]): void;
   result(): ScanSummary;
 }
 
@@ -72,6 +77,7 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
   };
   const providers = new Map<string, { name: string; domains: number }>();
   let slowest: ScanSummary['slowest'] = [];
+  const findings = new Map<string, { severity: Severity; domains: number }>();
   let total = 0;
   let errors = 0;
 
@@ -102,6 +108,15 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     }
   }
 
+  function addFindings(list: readonly { id: string; severity: Severity }[]): void {
+    const ids = new Map(list.map((f) => [f.id, f.severity]));
+    for (const [id, severity] of ids) {
+      const seen = findings.get(id) ?? { severity, domains: 0 };
+      seen.domains++;
+      findings.set(id, seen);
+    }
+  }
+
   function result(): ScanSummary {
     return {
       total,
@@ -116,8 +131,12 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
         .sort((a, b) => b.domains - a.domains || a.provider.localeCompare(b.provider))
         .slice(0, top),
       slowest: [...slowest],
+      topFindings: [...findings]
+        .map(([id, f]) => ({ id, severity: f.severity, domains: f.domains }))
+        .sort((a, b) => b.domains - a.domains || a.id.localeCompare(b.id))
+        .slice(0, top),
     };
   }
 
-  return { add, result };
+  return { add, addFindings, result };
 }

@@ -17,6 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MxError } from '../../core/errors.js';
 import {
+  renderScanCheckCsvHeader,
+  renderScanCheckCsvRow,
   renderScanCsvHeader,
   renderScanCsvRow,
   renderScanJsonl,
@@ -31,10 +33,24 @@ import type { RedisTarget } from '../../scan/queue/redis.js';
 import { parseRedisUrl } from '../../scan/queue/redis.js';
 import { UdpPool } from '../../dns/transport/pool.js';
 import { createScanResolver } from '../../scan/resolver.js';
+import type { ScanCheckRecord } from '../../scan/check.js';
+import { routeOfCheck, scanChecks } from '../../scan/check.js';
+import type { ScanRecord } from '../../scan/record.js';
 import { scanDomains } from '../../scan/scan.js';
+import { normalizeName } from '../../dns/name.js';
+import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
+import { hostname } from 'node:os';
 import { createScanSummary } from '../../scan/summary.js';
 import type { DnsCliOptions } from '../context.js';
-import { addDnsOptions, buildResolver, interruptSignal, parsePositiveNumber, useColor } from '../context.js';
+import {
+  addDnsOptions,
+  buildResolver,
+  interruptSignal,
+  parsePort,
+  parsePositiveNumber,
+  phaseTimeouts,
+  useColor,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 interface ScanCliOptions extends DnsCliOptions {
@@ -46,6 +62,11 @@ interface ScanCliOptions extends DnsCliOptions {
   column?: string;
   queue?: string;
   chunk: number;
+  what: 'route' | 'check';
+  smtp: boolean;
+  smtpPort?: number;
+  smtpConcurrency: number;
+  helo?: string;
 }
 
 /** The largest --chunk: a chunk travels as one job, one Redis value. */
@@ -143,8 +164,40 @@ export function registerScan(program: Command): void {
         .default(500)
         .argParser(parsePositiveNumber('--chunk', true)),
     )
+    .addOption(
+      new Option('--what <what>', 'route: the mail route of each domain; check: the whole audit of `mxray check`')
+        .choices(['route', 'check'])
+        .default('route'),
+    )
+    .option('--no-smtp', 'with --what check: do not connect to the mail servers')
+    .addOption(
+      new Option('--smtp-port <port>', 'with --what check: SMTP port (default 25, or the lab’s with --lab)').argParser(
+        parsePort,
+      ),
+    )
+    .addOption(
+      new Option('--smtp-concurrency <n>', 'with --what check: domains talking SMTP at once at most')
+        .default(8)
+        .argParser(parsePositiveNumber('--smtp-concurrency', true)),
+    )
+    .option('--helo <name>', 'with --what check: the name to send with EHLO (default: this host’s name)')
     .action(async (file: string, options: ScanCliOptions, command: Command) => {
       const target = queueTarget(options, command);
+      const checking = options.what === 'check';
+      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const checkOnly = ['smtp', 'smtpPort', 'smtpConcurrency', 'helo'].filter(given);
+      if (!checking && checkOnly.length > 0) {
+        const flags = checkOnly.map((o) =>
+          o === 'smtp' ? '--no-smtp' : `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+        );
+        throw new MxError(
+          'MX_INVALID_ARGUMENT',
+          `${flags.join(', ')} ${flags.length === 1 ? 'applies' : 'apply'} only with --what check`,
+        );
+      }
+      if (checking && target) {
+        throw new MxError('MX_INVALID_ARGUMENT', '--what check runs on this machine; --queue distributes routes only');
+      }
       if (options.resume && options.out === undefined) {
         throw new MxError('MX_INVALID_ARGUMENT', '--resume needs --out, the file the interrupted scan wrote');
       }
@@ -161,7 +214,9 @@ export function registerScan(program: Command): void {
       }
       const resumed = options.resume && options.out !== undefined ? await readOutputIndex(options.out) : null;
       // With --queue the workers resolve: no resolver here.
-      const { resolver: base, lab } = target ? { resolver: null, lab: null } : await buildResolver(options);
+      const { resolver: base, lab } = target
+        ? { resolver: null, lab: null }
+        : await buildResolver(options, { smtp: checking && options.smtp });
       // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
       const pool = new UdpPool();
       const resolver =
@@ -239,20 +294,46 @@ export function registerScan(program: Command): void {
         );
       }
       try {
-        if (options.format === 'csv') await write(sink, renderScanCsvHeader());
-        const records =
+        if (options.format === 'csv') {
+          await write(sink, checking ? renderScanCheckCsvHeader() : renderScanCsvHeader());
+        }
+        const driver = {
+          concurrency: options.concurrency,
+          signal: stop,
+          ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
+          ...column,
+          ...skip,
+        };
+        const records: AsyncIterable<ScanRecord | ScanCheckRecord> =
           distributed?.records ??
-          scanDomains(lines, {
-            resolver: resolver!,
-            concurrency: options.concurrency,
-            signal: stop,
-            ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
-            ...column,
-            ...skip,
-          });
+          (checking
+            ? scanChecks(lines, {
+                ...driver,
+                smtpConcurrency: options.smtpConcurrency,
+                check: {
+                  resolver: resolver!,
+                  smtp: {
+                    enabled: options.smtp,
+                    port: options.smtpPort ?? lab?.smtp?.port ?? 25,
+                    helo: normalizeName(options.helo ?? hostname()),
+                    timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+                  },
+                  authoritativePort: lab?.dns.port ?? 53,
+                },
+              })
+            : scanDomains(lines, { ...driver, resolver: resolver! }));
         for await (const record of records) {
-          await write(sink, options.format === 'csv' ? renderScanCsvRow(record) : renderScanJsonl(record));
-          summary.add(record);
+          const audit = 'findings' in record ? record : null;
+          const route = audit ? routeOfCheck(audit) : (record as ScanRecord);
+          const text =
+            options.format === 'jsonl'
+              ? renderScanJsonl(record)
+              : audit
+                ? renderScanCheckCsvRow(audit)
+                : renderScanCsvRow(route);
+          await write(sink, text);
+          summary.add(route);
+          if (audit) summary.addFindings(audit.findings);
           done++;
           if (record.error !== null) {
             errors++;
