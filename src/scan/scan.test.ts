@@ -1,40 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DnsCache } from '../dns/cache.js';
-import type { DnsOutcome, Resolver } from '../dns/resolver.js';
-import type { DnsQuestion } from '../dns/types.js';
+import { nxdomainResolver } from '../../test/helpers/fake-resolver.js';
 import type { ScanRecord } from './record.js';
 import { scanDomains } from './scan.js';
 
-/** A resolver that answers NXDOMAIN to everything after a few turns of the event loop, counting what is in flight. */
-function fakeResolver() {
-  const state = { inflight: 0, maxInflight: 0, asked: [] as string[] };
-  const resolver: Resolver = {
-    servers: [{ host: '127.0.0.1', port: 53 }],
-    cache: new DnsCache<DnsOutcome>(),
-    query: () => Promise.reject(new Error('not used')),
-    async resolve(question: DnsQuestion): Promise<DnsOutcome> {
-      state.inflight++;
-      state.maxInflight = Math.max(state.maxInflight, state.inflight);
-      state.asked.push(question.name);
-      for (let i = 0; i < 1 + (question.name.length % 4); i++) await new Promise((r) => setImmediate(r));
-      state.inflight--;
-      return {
-        kind: 'nxdomain',
-        soa: null,
-        question,
-        cnames: [],
-        cached: false,
-        server: '127.0.0.1:53',
-        transport: 'udp',
-        attempts: 1,
-        elapsedMs: 0,
-        dropped: [],
-      };
-    },
-  };
-  return { resolver, state };
-}
+/** Resolves NXDOMAIN to everything after 1–4 turns of the event loop (by the name's length). */
+const fakeResolver = () => nxdomainResolver((name) => 1 + (name.length % 4));
 
 async function collect(it: AsyncIterable<ScanRecord>): Promise<ScanRecord[]> {
   const out: ScanRecord[] = [];

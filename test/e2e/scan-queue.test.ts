@@ -6,81 +6,38 @@
  * be caught half done.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import type { Socket } from 'node:dgram';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
 import type { ScanRecord } from '../../src/scan/record.js';
-import { ROOT } from '../helpers/cli.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { parseJsonl, scanZone } from '../helpers/scan-zone.js';
 
 const DOMAINS = 240;
 const HOSTS = 12;
 /** Delay the proxy adds to every DNS reply. */
 const DELAY_MS = 25;
 
-function domainName(i: number): string {
-  return `q${i}.queue.test`;
-}
-
-/** The route of domain i, by construction of the zone. */
-function expected(i: number): { outcome: string; implicit: boolean; exchanges: string[] } {
-  switch (i % 10) {
-    case 7:
-      return { outcome: 'null-mx', implicit: false, exchanges: [] };
-    case 8:
-      return { outcome: 'deliverable', implicit: true, exchanges: [domainName(i)] };
-    case 9:
-      return { outcome: 'no-domain', implicit: false, exchanges: [] };
-    default:
-      return {
-        outcome: 'deliverable',
-        implicit: false,
-        exchanges: [`mx${i % HOSTS}.queue.test`, `mx${(i + 1) % HOSTS}.queue.test`],
-      };
-  }
-}
-
-function zoneText(): string {
-  const lines = ['$ORIGIN queue.test.', '$TTL 300', '@ IN SOA ns1 hostmaster ( 1 3600 600 86400 60 )', '  IN NS ns1'];
-  lines.push('ns1 IN A 127.0.0.53');
-  for (let h = 0; h < HOSTS; h++) lines.push(`mx${h} IN A 127.0.6.${h + 1}`);
-  for (let i = 0; i < DOMAINS; i++) {
-    const e = expected(i);
-    if (e.outcome === 'null-mx') lines.push(`q${i} IN MX 0 .`);
-    else if (e.implicit) lines.push(`q${i} IN A 127.0.7.${(i % 250) + 1}`);
-    else if (e.outcome === 'deliverable')
-      lines.push(`q${i} IN MX 10 mx${i % HOSTS}`, `q${i} IN MX 20 mx${(i + 1) % HOSTS}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** The input: every domain, a comment, a blank line and two invalid names. */
-function inputLines(): { lines: string[]; invalid: number[]; domainLine: Map<number, number> } {
-  const lines: string[] = ['# distributed scan test', ''];
-  const invalid: number[] = [];
-  const domainLine = new Map<number, number>();
-  for (let i = 0; i < DOMAINS; i++) {
-    if (i === 60 || i === 170) {
-      lines.push('bad..name');
-      invalid.push(lines.length);
-    }
-    lines.push(i % 11 === 0 ? domainName(i).toUpperCase() : domainName(i));
-    domainLine.set(lines.length, i);
-  }
-  return { lines, invalid, domainLine };
-}
+const { input, zoneText, assertComplete } = scanZone({
+  zone: 'queue.test',
+  label: 'q',
+  domains: DOMAINS,
+  hosts: HOSTS,
+  hostNet: '127.0.6',
+  implicitNet: '127.0.7',
+  comment: '# distributed scan test',
+  invalidBefore: (i) => (i === 60 || i === 170 ? 'bad..name' : undefined),
+  upperCase: (i) => i % 11 === 0,
+});
 
 /** A UDP proxy in front of the lab that holds every reply for `delayMs`; one upstream socket per client. */
 async function startDelayProxy(target: { host: string; port: number }, delayMs: number) {
@@ -115,30 +72,8 @@ async function startDelayProxy(target: { host: string; port: number }, delayMs: 
   };
 }
 
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startCli(args: string[], timeoutMs = 60_000): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: timeoutMs,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, done };
-}
+/** `mxray args`, killed after a minute unless told otherwise. */
+const mxray = (args: string[], timeoutMs = 60_000): CliProcess => startCli(args, { timeoutMs });
 
 /** Polls `check` every 20 ms until it returns a value, failing after `timeoutMs` with `what`. */
 async function waitFor<T>(
@@ -158,20 +93,7 @@ async function waitFor<T>(
 function readRecords(path: string): ScanRecord[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
-  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
-  return whole
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as ScanRecord);
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return parseJsonl(text.slice(0, text.lastIndexOf('\n') + 1));
 }
 
 describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () => {
@@ -180,11 +102,10 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
   let proxy: Awaited<ReturnType<typeof startDelayProxy>>;
   let dir: string;
   let inputFile: string;
-  const input = inputLines();
-  const workers: Proc[] = [];
+  const workers: CliProcess[] = [];
 
-  const startWorker = async (): Promise<Proc> => {
-    const w = startCli(
+  const startWorker = async (): Promise<CliProcess> => {
+    const w = mxray(
       [
         'worker',
         '--queue',
@@ -218,30 +139,6 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
       throw new Error(`${err.message}: ${await redis.command('KEYS', '*')}`);
     });
 
-  /** Asserts that the records cover every input line once, each with the route the zone gives it. */
-  function assertComplete(records: ScanRecord[]): void {
-    const lines = records.map((r) => r.line).sort((a, b) => a - b);
-    assert.deepEqual(lines, [...new Set(lines)], 'no line written twice');
-    const wanted = [...input.domainLine.keys(), ...input.invalid].sort((a, b) => a - b);
-    assert.deepEqual(lines, wanted, 'every domain line and invalid line written');
-    for (const r of records) {
-      assert.equal(r.input, input.lines[r.line - 1]);
-      if (input.invalid.includes(r.line)) {
-        assert.equal(r.outcome, null);
-        assert.match(r.error ?? '', /invalid domain name/);
-        continue;
-      }
-      const i = input.domainLine.get(r.line)!;
-      assert.equal(r.domain, domainName(i));
-      assert.equal(r.error, null);
-      assert.deepEqual(
-        { outcome: r.outcome, implicit: r.implicit, exchanges: r.hosts.map((h) => h.exchange) },
-        expected(i),
-        `line ${r.line} (${r.domain})`,
-      );
-    }
-  }
-
   before(async () => {
     redis = await startRedis();
     lab = await startLab({ zones: [{ text: zoneText(), origin: 'queue.test.' }] });
@@ -263,7 +160,7 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
     const a = await startWorker();
     const b = await startWorker();
     const out = join(dir, 'killed.jsonl');
-    const scan = startCli(['scan', '--queue', redis.url, '--chunk', '20', '--out', out, inputFile]);
+    const scan = mxray(['scan', '--queue', redis.url, '--chunk', '20', '--out', out, inputFile]);
 
     // Worker A takes a chunk; once some of that chunk's records reached the output (pushed by A, written by
     // the coordinator) and before A finishes it, A is killed.
@@ -296,7 +193,7 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
 
   it('Ctrl-C stops queuing, finishes the chunks being worked on, and --resume completes the scan', async () => {
     const out = join(dir, 'interrupted.jsonl');
-    const scan = startCli(['scan', '--queue', redis.url, '--chunk', '10', '--out', out, inputFile]);
+    const scan = mxray(['scan', '--queue', redis.url, '--chunk', '10', '--out', out, inputFile]);
     await waitFor('some records', () => (readRecords(out).length >= 30 ? true : null));
     scan.child.kill('SIGINT');
     const r = await scan.done;
@@ -309,7 +206,7 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
     assert.ok(hint, scan.stderr());
     const args = hint[1]!.split(' ');
     assert.ok(args.includes('--resume') && args.includes('--queue'));
-    const resumed = startCli(args);
+    const resumed = mxray(args);
     const rr = await resumed.done;
     assert.equal(rr.code, 0, resumed.stderr());
     assert.match(resumed.stderr(), /resuming: \d+ line\(s\) already in/);
@@ -318,11 +215,11 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
   });
 
   it('an unreachable Redis is a clear error at once, for the scan and the worker; the output is untouched', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens on it
     const out = join(dir, 'never.jsonl');
     const started = Date.now();
-    const scan = startCli(['scan', '--queue', `redis://127.0.0.1:${port}`, '--out', out, inputFile]);
-    const worker = startCli(['worker', '--queue', `redis://127.0.0.1:${port}`, '--server', '127.0.0.1:9']);
+    const scan = mxray(['scan', '--queue', `redis://127.0.0.1:${port}`, '--out', out, inputFile]);
+    const worker = mxray(['worker', '--queue', `redis://127.0.0.1:${port}`, '--server', '127.0.0.1:9']);
     const [s, w] = await Promise.all([scan.done, worker.done]);
     assert.equal(s.code, 2);
     assert.equal(w.code, 2);
@@ -334,10 +231,10 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
   });
 
   it('a --queue that is not a Redis URL, or DNS options given to the coordinator, are refused before anything runs', async () => {
-    const bad = startCli(['scan', '--queue', 'http://127.0.0.1:6379', inputFile]);
+    const bad = mxray(['scan', '--queue', 'http://127.0.0.1:6379', inputFile]);
     assert.equal((await bad.done).code, 2);
     assert.match(bad.stderr(), /--queue "http:\/\/127\.0\.0\.1:6379" is not a Redis URL: the scheme is http/);
-    const local = startCli(['scan', '--queue', redis.url, '--server', '127.0.0.1:53', inputFile]);
+    const local = mxray(['scan', '--queue', redis.url, '--server', '127.0.0.1:53', inputFile]);
     assert.equal((await local.done).code, 2);
     assert.match(local.stderr(), /with --queue the workers resolve the domains: give --server to `mxray worker`/);
   });

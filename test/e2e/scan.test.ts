@@ -5,116 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
-import type { ScanRecord } from '../../src/scan/record.js';
-import { ROOT } from '../helpers/cli.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { startCli } from '../helpers/cli.js';
+import { parseJsonl, scanZone } from '../helpers/scan-zone.js';
 
 const DOMAINS = 300;
 const HOSTS = 20;
 
-interface Expected {
-  outcome: string;
-  implicit: boolean;
-  exchanges: string[];
-}
-
-function domainName(i: number): string {
-  return `d${i}.scan.test`;
-}
-
-/** What the route of domain i is, by construction of the zone. */
-function expected(i: number): Expected {
-  switch (i % 10) {
-    case 7:
-      return { outcome: 'null-mx', implicit: false, exchanges: [] };
-    case 8:
-      return { outcome: 'deliverable', implicit: true, exchanges: [domainName(i)] };
-    case 9:
-      return { outcome: 'no-domain', implicit: false, exchanges: [] };
-    default:
-      return {
-        outcome: 'deliverable',
-        implicit: false,
-        exchanges: [`mx${i % HOSTS}.scan.test`, `mx${(i + 1) % HOSTS}.scan.test`],
-      };
-  }
-}
-
-function zoneText(): string {
-  const lines = ['$ORIGIN scan.test.', '$TTL 300', '@ IN SOA ns1 hostmaster ( 1 3600 600 86400 60 )', '  IN NS ns1'];
-  lines.push('ns1 IN A 127.0.0.53');
-  for (let h = 0; h < HOSTS; h++) lines.push(`mx${h} IN A 127.0.4.${h + 1}`);
-  for (let i = 0; i < DOMAINS; i++) {
-    const e = expected(i);
-    const owner = `d${i}`;
-    if (e.outcome === 'null-mx') lines.push(`${owner} IN MX 0 .`);
-    else if (e.implicit) lines.push(`${owner} IN A 127.0.5.${(i % 250) + 1}`);
-    else if (e.outcome === 'deliverable') {
-      lines.push(`${owner} IN MX 10 mx${i % HOSTS}`, `${owner} IN MX 20 mx${(i + 1) % HOSTS}`);
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** The input: every domain (some in odd case), a blank line, a comment and invalid names. */
-function inputLines(): { lines: string[]; invalid: number[]; domainLine: Map<number, number> } {
-  const lines: string[] = ['# generated for the scan test', ''];
-  const invalid: number[] = [];
-  const domainLine = new Map<number, number>();
-  for (let i = 0; i < DOMAINS; i++) {
-    if (i % 97 === 50) {
-      lines.push(i % 2 === 0 ? 'bad..name' : 'under score!.test');
-      invalid.push(lines.length);
-    }
-    lines.push(i % 13 === 0 ? domainName(i).toUpperCase() : domainName(i));
-    domainLine.set(lines.length, i);
-  }
-  return { lines, invalid, domainLine };
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function startCli(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 20_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
-}
+const { input, zoneText, assertComplete } = scanZone({
+  zone: 'scan.test',
+  label: 'd',
+  domains: DOMAINS,
+  hosts: HOSTS,
+  hostNet: '127.0.4',
+  implicitNet: '127.0.5',
+  comment: '# generated for the scan test',
+  invalidBefore: (i) => (i % 97 === 50 ? (i % 2 === 0 ? 'bad..name' : 'under score!.test') : undefined),
+  upperCase: (i) => i % 13 === 0,
+});
 
 const runScan = (args: string[]) => startCli(['scan', ...args]).done;
-
-function parseJsonl(text: string): ScanRecord[] {
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as ScanRecord);
-}
 
 /** Resolves once `path` holds at least `n` newline-terminated lines. */
 async function waitForLines(path: string, n: number, child: ChildProcess): Promise<void> {
@@ -135,36 +51,7 @@ describe('mxray scan against a lab', () => {
   let lab: Lab;
   let dir: string;
   let inputFile: string;
-  const input = inputLines();
   const server = () => `${lab.dns.host}:${lab.dns.port}`;
-
-  /** Asserts that the records cover every input line once, each as the zone says. */
-  function assertComplete(records: ScanRecord[], acceptTempFailure = false): void {
-    const lines = records.map((r) => r.line).sort((a, b) => a - b);
-    assert.deepEqual(lines, [...new Set(lines)], 'no line written twice');
-    const wanted = [...input.domainLine.keys(), ...input.invalid].sort((a, b) => a - b);
-    assert.deepEqual(lines, wanted, 'every domain line and invalid line written');
-    for (const r of records) {
-      if (input.invalid.includes(r.line)) {
-        assert.equal(r.outcome, null);
-        assert.match(r.error ?? '', /invalid domain name/);
-        assert.equal(r.input, input.lines[r.line - 1]);
-        continue;
-      }
-      const i = input.domainLine.get(r.line)!;
-      assert.equal(r.domain, domainName(i));
-      assert.equal(r.input, input.lines[r.line - 1]);
-      assert.equal(r.error, null);
-      if (acceptTempFailure && r.outcome === 'temp-failure') continue;
-      const e = expected(i);
-      assert.deepEqual(
-        { outcome: r.outcome, implicit: r.implicit, exchanges: r.hosts.map((h) => h.exchange) },
-        e,
-        `line ${r.line} (${r.domain})`,
-      );
-      assert.equal(typeof r.elapsedMs, 'number');
-    }
-  }
 
   before(async () => {
     lab = await startLab({ zones: [{ text: zoneText(), origin: 'scan.test.' }] });

@@ -8,13 +8,13 @@
  * and the signed zone as Knot wrote it, which another Knot can then serve as is, or altered.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { freePort } from './ports.js';
+import { reapOnExit, stopServer } from './server-process.js';
 
 export const KNOT_SKIP_REASON = 'knotd not installed (apt-get install knot)';
 
@@ -118,15 +118,6 @@ function config(dir: string, port: number, zones: ZoneConf[]): string {
   ].join('\n');
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((res, rej) =>
     execFile(cmd, args, { encoding: 'utf8', timeout: 5000 }, (err, stdout, stderr) =>
@@ -189,10 +180,7 @@ export async function startKnot(opts: StartKnotOptions): Promise<KnotServer> {
     const conf = join(dir, 'knot.conf');
     await writeFile(conf, config(dir, port, zones));
     const child = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    // If the test process dies without close(), do not leave knotd running.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    reapOnExit(child);
     let log = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
     const spawnError = new Promise<Error>((res) => child.once('error', res));
@@ -217,8 +205,7 @@ export async function startKnot(opts: StartKnotOptions): Promise<KnotServer> {
           dnssec[z.origin] = { dnskey: signed.dnskey, ds, signedZone: signed.text };
         }
       } catch (err) {
-        await stop(child);
-        await rm(dir, { recursive: true, force: true });
+        await stopServer(child, dir);
         throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
       }
       return {
@@ -226,15 +213,11 @@ export async function startKnot(opts: StartKnotOptions): Promise<KnotServer> {
         port,
         dnssec,
         log: () => log,
-        close: async () => {
-          await stop(child);
-          await rm(dir, { recursive: true, force: true });
-        },
+        close: () => stopServer(child, dir),
       };
     }
     lastLog = log;
-    await stop(child);
-    await rm(dir, { recursive: true, force: true });
+    await stopServer(child, dir);
     if (!/bind|address/i.test(log)) break; // not a port collision: retrying will not help
   }
   throw new Error(`knotd did not start serving ${sources.map((z) => z.origin).join(', ')}:\n${lastLog}`);

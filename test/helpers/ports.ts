@@ -1,5 +1,6 @@
 /**
- * Free loopback ports for servers the tests start as child processes (Knot, Unbound).
+ * Free loopback ports: for servers the tests start as child processes (Knot, Unbound, Redis), or as a port
+ * nothing listens on (a refused connection).
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';

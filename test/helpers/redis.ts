@@ -3,13 +3,13 @@
  * on 127.0.0.1 at a free port, with persistence off. CI installs it (.ci/run); when it is missing the tests fail
  * with `REDIS_MISSING` rather than skip, so a distributed scan is never left untested by accident.
  */
-import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { reapOnExit, stopServer } from './server-process.js';
 
 export const REDIS_MISSING = 'redis-server is not installed: apt-get install redis-server (.ci/run installs it)';
 
@@ -58,15 +58,6 @@ function rawCommand(port: number, args: string[], timeoutMs = 2000): Promise<str
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Starts redis-server on a free loopback port and waits until it answers PING. */
 export async function startRedis(timeoutMs = 10_000): Promise<RedisServer> {
   requireRedis();
@@ -80,10 +71,7 @@ export async function startRedis(timeoutMs = 10_000): Promise<RedisServer> {
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    // If the test process dies without close(), do not leave redis-server running.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    reapOnExit(child);
     let log = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (log += d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -102,15 +90,11 @@ export async function startRedis(timeoutMs = 10_000): Promise<RedisServer> {
         url: `redis://127.0.0.1:${port}`,
         log: () => log,
         command: (...args) => rawCommand(port, args),
-        close: async () => {
-          await stop(child);
-          await rm(dir, { recursive: true, force: true });
-        },
+        close: () => stopServer(child, dir),
       };
     }
     lastLog = log;
-    await stop(child);
-    await rm(dir, { recursive: true, force: true });
+    await stopServer(child, dir);
     if (!/in use|bind/i.test(log)) break; // not a port collision: retrying will not help
   }
   throw new Error(`redis-server did not start:\n${lastLog}`);

@@ -7,13 +7,13 @@
  * Tests that need it skip with `UNBOUND_SKIP_REASON` when unbound is not installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { freePort } from './ports.js';
+import { reapOnExit, stopServer } from './server-process.js';
 
 export const UNBOUND_SKIP_REASON = 'unbound not installed (apt-get install unbound)';
 
@@ -125,15 +125,6 @@ function probe(port: number, name: string, timeoutMs: number): Promise<boolean> 
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /**
  * Starts `unbound -d -c conf` and waits until it answers a question (any answer: it is listening).
  * `close()` stops it and removes its directory.
@@ -151,9 +142,7 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundServer>
     const conf = join(dir, 'unbound.conf');
     await writeFile(conf, config(dir, port, opts));
     const child = spawn('unbound', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
+    reapOnExit(child);
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const spawnError = new Promise<Error>((res) => child.once('error', res));
@@ -168,15 +157,11 @@ export async function startUnbound(opts: UnboundOptions): Promise<UnboundServer>
         host: '127.0.0.1',
         port,
         log,
-        close: async () => {
-          await stop(child);
-          await rm(dir, { recursive: true, force: true });
-        },
+        close: () => stopServer(child, dir),
       };
     }
     lastLog = await log();
-    await stop(child);
-    await rm(dir, { recursive: true, force: true });
+    await stopServer(child, dir);
     if (!/bind|address already in use|could not open/i.test(lastLog)) break;
   }
   throw new Error(`unbound did not start:\n${lastLog}`);

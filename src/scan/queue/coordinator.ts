@@ -14,6 +14,7 @@ import type { InputParserOptions } from '../input.js';
 import { createInputParser } from '../input.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
+import { nextUnlessStopped } from '../scan.js';
 import type { Chunk, PendingChunk } from './chunks.js';
 import { ChunkTracker, createChunker } from './chunks.js';
 import type { ChunkJob, ResultBatch } from './protocol.js';
@@ -94,30 +95,6 @@ const POP_COUNT = 200;
 const CHECK_MS = 1_000;
 /** Time without any worker on the queue before the coordinator says so (and again each time after). */
 const NO_WORKER_MS = 10_000;
-
-/**
- * The next input line, or null when the scan is stopped while waiting for it (stdin from a terminal can wait
- * forever; Ctrl-C must still end the scan).
- */
-async function nextLine(
-  iterator: AsyncIterator<string> | Iterator<string>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<string> | null> {
-  const read = Promise.resolve(iterator.next());
-  if (!signal) return read;
-  read.catch(() => undefined); // abandoned when stopped
-  if (signal.aborted) return null;
-  let onAbort = (): void => undefined;
-  const stopped = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([read, stopped]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
 
 /** True for failures of the Redis connection or its commands (as opposed to bugs). */
 function isRedisFailure(err: unknown, clients: Redis[]): boolean {
@@ -292,7 +269,7 @@ export async function startQueueScan(
     try {
       for (;;) {
         while (!exhausted && !stopped() && tracker.pending < maxPending) {
-          const next = await nextLine(iterator, signal);
+          const next = await nextUnlessStopped(iterator, signal);
           if (next === null) break;
           if (next.done === true) {
             exhausted = true;

@@ -1,41 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DnsCache } from '../../dns/cache.js';
-import type { DnsOutcome, Resolver } from '../../dns/resolver.js';
-import type { DnsQuestion } from '../../dns/types.js';
+import { nxdomainResolver } from '../../../test/helpers/fake-resolver.js';
 import type { ScanRecord } from '../record.js';
 import { createDomainPool } from './pool.js';
 import type { ChunkItem } from './protocol.js';
 
-/** A resolver that answers NXDOMAIN after a few turns of the event loop, counting what is in flight. */
-function fakeResolver(turns = 3) {
-  const state = { inflight: 0, maxInflight: 0, asked: [] as string[] };
-  const resolver: Resolver = {
-    servers: [{ host: '127.0.0.1', port: 53 }],
-    cache: new DnsCache<DnsOutcome>(),
-    query: () => Promise.reject(new Error('not used')),
-    async resolve(question: DnsQuestion): Promise<DnsOutcome> {
-      state.inflight++;
-      state.maxInflight = Math.max(state.maxInflight, state.inflight);
-      state.asked.push(question.name);
-      for (let i = 0; i < turns + (question.name.length % 3); i++) await new Promise((r) => setImmediate(r));
-      state.inflight--;
-      return {
-        kind: 'nxdomain',
-        soa: null,
-        question,
-        cnames: [],
-        cached: false,
-        server: '127.0.0.1:53',
-        transport: 'udp',
-        attempts: 1,
-        elapsedMs: 0,
-        dropped: [],
-      };
-    },
-  };
-  return { resolver, state };
-}
+/** Resolves NXDOMAIN after `turns` to `turns + 2` turns of the event loop (by the name's length). */
+const fakeResolver = (turns = 3) => nxdomainResolver((name) => turns + (name.length % 3));
 
 /** A chunk of `n` domains whose input lines start at `first`, with a gap every 7 lines (skipped input). */
 function items(first: number, n: number, tag: string): ChunkItem[] {

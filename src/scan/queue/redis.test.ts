@@ -2,17 +2,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { freePort } from '../../../test/helpers/ports.js';
 import { isMxError, MxError } from '../../core/errors.js';
 import { connectRedis, describeRedisError, parseRedisUrl, redisOptions, REDIS_RECONNECT_ATTEMPTS } from './redis.js';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** A TCP server on loopback that accepts connections and never says anything (or says `reply`). */
 async function mute(reply?: string) {
@@ -92,7 +84,7 @@ describe('redisOptions', () => {
 
 describe('connectRedis', () => {
   it('a refused connection is an MxError naming the URL and the cause, at once', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens on it
     const started = Date.now();
     await assert.rejects(
       connectRedis(parseRedisUrl(`redis://127.0.0.1:${port}`), { name: 'test' }),
