@@ -112,6 +112,8 @@ export interface Resolver {
   query(question: DnsQuestion, options?: CallOptions): Promise<QueryOutcome>;
   /** Resolves a question: CNAME chains followed and reported, the outcome classified, the cache used. */
   resolve(question: DnsQuestion, options?: CallOptions): Promise<DnsOutcome>;
+  /** The cached outcome of a question, at once, or undefined: `resolve` without the wait, for hot paths. */
+  peek?(question: DnsQuestion): DnsOutcome | undefined;
   readonly cache: DnsCache<DnsOutcome>;
 }
 
@@ -261,7 +263,14 @@ export function createResolver(options: ResolverOptions): Resolver {
     return cache.throughView(key, () => resolveUncached(question, call), cacheTtl, ageOutcome, store);
   }
 
-  return { servers, query, resolve, cache };
+  function peek(question: DnsQuestion): DnsOutcome | undefined {
+    if (options.cacheable?.(question) === false) return undefined;
+    const hit = cache.getView(`${question.name}|${question.type}`, ageOutcome);
+    if (hit) cache.hits++;
+    return hit;
+  }
+
+  return { servers, query, resolve, peek, cache };
 }
 
 /** The pause before retry round `round` (1, 2, …): 100 ms doubling to at most 1.6 s, with ±25 % jitter. */

@@ -83,10 +83,15 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
   const resolver = options.resolver;
   const call: CallOptions = { signal: options.signal };
   let queries = 0;
-  const ask = async (name: string, type: 'MX' | 'A' | 'AAAA'): Promise<DnsOutcome> => {
-    const o = await resolver.resolve({ name, type }, call);
-    queries += o.attempts;
-    return o;
+  // A cached answer (most exchange addresses in a scan) is taken at once, without a round of promises.
+  const ask = (name: string, type: 'MX' | 'A' | 'AAAA'): DnsOutcome | Promise<DnsOutcome> => {
+    const question = { name, type };
+    const hit = resolver.peek?.(question);
+    if (hit) return hit;
+    return resolver.resolve(question, call).then((o) => {
+      queries += o.attempts;
+      return o;
+    });
   };
   const route: MailRoute = {
     domain,
@@ -209,7 +214,15 @@ export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: 
   return [...groups.keys()].sort((a, b) => a - b).flatMap((p) => shuffle(groups.get(p)!, rng));
 }
 
-type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => Promise<DnsOutcome>;
+type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => DnsOutcome | Promise<DnsOutcome>;
+
+/** Two look-ups, either already answered: waits only when one is not (Promise.all costs a round of promises). */
+function both(
+  a: DnsOutcome | Promise<DnsOutcome>,
+  b: DnsOutcome | Promise<DnsOutcome>,
+): [DnsOutcome, DnsOutcome] | Promise<[DnsOutcome, DnsOutcome]> {
+  return a instanceof Promise || b instanceof Promise ? Promise.all([a, b]) : [a, b];
+}
 
 function isAddressLiteral(exchange: string): boolean {
   const bare = exchange.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '');
@@ -233,7 +246,7 @@ async function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): Promis
     );
     return host;
   }
-  const [a, aaaa] = await Promise.all([ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA')]);
+  const [a, aaaa] = await both(ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA'));
   const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
   if (chain) {
     host.canonical = chain.target;
@@ -260,7 +273,7 @@ async function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): Promis
 
 /** No MX: the domain's own addresses, if any, are its implicit MX at preference 0 (RFC 5321 §5.1). */
 async function implicitRoute(domain: string, route: MailRoute, ask: Ask): Promise<void> {
-  const [a, aaaa] = await Promise.all([ask(domain, 'A'), ask(domain, 'AAAA')]);
+  const [a, aaaa] = await both(ask(domain, 'A'), ask(domain, 'AAAA'));
   const ipv4 = a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [];
   const ipv6 = aaaa.kind === 'answer' ? aaaa.records.map((r) => String(r.data)) : [];
   if (ipv4.length + ipv6.length > 0) {
