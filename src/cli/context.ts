@@ -15,7 +15,6 @@ import { parseServer, systemServers } from '../dns/servers.js';
 import type { DnsServer } from '../dns/types.js';
 import type { Lab } from '../lab/index.js';
 import type { PhaseTimeouts } from '../smtp/probe.js';
-import { startLab } from '../lab/index.js';
 
 /** The example world shipped with the package. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/zones', import.meta.url));
@@ -135,6 +134,8 @@ export async function buildResolver(
   let lab: Lab | null = null;
   let servers: DnsServer[];
   if (options.lab) {
+    // Loaded on use: the lab brings an SMTP server and certificate generation that other runs do not need.
+    const { startLab } = await import('../lab/index.js');
     lab = await startLab({ zones: options.lab, smtp: extra.smtp ?? false, nameservers: true });
     servers = [lab.dns];
   } else if (options.server) {

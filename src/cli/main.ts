@@ -7,46 +7,57 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isMxError } from '../core/errors.js';
-import { registerCheck } from './commands/check.js';
-import { registerDemo } from './commands/demo.js';
-import { registerLab } from './commands/lab.js';
-import { registerLookup } from './commands/lookup.js';
-import { registerProbe } from './commands/probe.js';
-import { registerPropagation } from './commands/propagation.js';
-import { registerRoute } from './commands/route.js';
-import { registerScan } from './commands/scan.js';
-import { registerSend } from './commands/send.js';
-import { registerTrace } from './commands/trace.js';
-import { registerWorker } from './commands/worker.js';
-import { registerZone } from './commands/zone.js';
 import { EXIT } from './exit-codes.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The commands in the order `--help` lists them, each loaded only when needed: a command's module pulls in its
+ * libraries (SMTP, TLS, Redis…), and a run of one command should not pay for the others in start-up time and
+ * memory (a scan of millions of domains lives in the memory left over).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  lookup: async () => (await import('./commands/lookup.js')).registerLookup,
+  route: async () => (await import('./commands/route.js')).registerRoute,
+  probe: async () => (await import('./commands/probe.js')).registerProbe,
+  send: async () => (await import('./commands/send.js')).registerSend,
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  trace: async () => (await import('./commands/trace.js')).registerTrace,
+  propagation: async () => (await import('./commands/propagation.js')).registerPropagation,
+  zone: async () => (await import('./commands/zone.js')).registerZone,
+  scan: async () => (await import('./commands/scan.js')).registerScan,
+  worker: async () => (await import('./commands/worker.js')).registerWorker,
+  lab: async () => (await import('./commands/lab.js')).registerLab,
+  demo: async () => (await import('./commands/demo.js')).registerDemo,
+};
+
+/**
+ * The `mxray` program. With `only`, just that command is registered (what a run of it needs); without, all
+ * of them (for `--help`, and for suggestions after a mistyped command).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('mxray')
     .description('See how mail reaches a domain: MX records, mail routes, and a lab on loopback.')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerLookup(program);
-  registerRoute(program);
-  registerProbe(program);
-  registerSend(program);
-  registerCheck(program);
-  registerTrace(program);
-  registerPropagation(program);
-  registerZone(program);
-  registerScan(program);
-  registerWorker(program);
-  registerLab(program);
-  registerDemo(program);
+  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]!()));
+  for (const register of registers) register(program);
   return program;
+}
+
+/** The command named on the command line (the first argument that is not an option), if any. */
+function commandOf(argv: string[]): string | undefined {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
 }
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(commandOf(argv))).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;

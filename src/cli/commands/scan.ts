@@ -28,13 +28,11 @@ import {
 import type { ResumeIndex } from '../../scan/resume.js';
 import { createResumeIndexer } from '../../scan/resume.js';
 import type { QueueScan } from '../../scan/queue/coordinator.js';
-import { startQueueScan } from '../../scan/queue/coordinator.js';
-import type { RedisTarget } from '../../scan/queue/redis.js';
-import { parseRedisUrl } from '../../scan/queue/redis.js';
+import type { RedisTarget } from '../../scan/queue/url.js';
+import { parseRedisUrl } from '../../scan/queue/url.js';
 import { UdpPool } from '../../dns/transport/pool.js';
 import { createScanResolver } from '../../scan/resolver.js';
 import type { ScanCheckRecord } from '../../scan/check.js';
-import { routeOfCheck, scanChecks } from '../../scan/check.js';
 import type { ScanRecord } from '../../scan/record.js';
 import { scanDomains } from '../../scan/scan.js';
 import { normalizeName } from '../../dns/name.js';
@@ -230,7 +228,11 @@ export function registerScan(program: Command): void {
         });
       const stop = interruptSignal();
       const input = file === '-' ? process.stdin : createReadStream(file);
-      const lines = createInterface({ input, crlfDelay: Infinity });
+      const reader = createInterface({ input, crlfDelay: Infinity });
+      // The iterator is taken at once: from then on readline keeps the lines until they are asked for (and
+      // pauses the input when 1,024 wait), where a line emitted before anyone iterates would be lost.
+      const lineIterator = reader[Symbol.asyncIterator]();
+      const lines = Object.assign(reader, { [Symbol.asyncIterator]: () => lineIterator });
       // readline does not pass on its input's errors: note the error, end the lines, and throw after the loop.
       let readError: Error | null = null;
       input.once('error', (err: Error) => {
@@ -243,6 +245,8 @@ export function registerScan(program: Command): void {
       let distributed: QueueScan | null = null;
       if (target) {
         try {
+          // Loaded on use: BullMQ and its Redis client are not needed by a local scan.
+          const { startQueueScan } = await import('../../scan/queue/coordinator.js');
           distributed = await startQueueScan(lines, {
             redis: target,
             chunkSize: options.chunk,
@@ -293,6 +297,8 @@ export function registerScan(program: Command): void {
             `${resumed.torn ? '; a torn last line was cut away' : ''}\n`,
         );
       }
+      // Loaded on use: the audit's libraries (SPF, DMARC, TLS…) are not needed to resolve routes.
+      const audit = checking ? await import('../../scan/check.js') : null;
       try {
         if (options.format === 'csv') {
           await write(sink, checking ? renderScanCheckCsvHeader() : renderScanCsvHeader());
@@ -306,8 +312,8 @@ export function registerScan(program: Command): void {
         };
         const records: AsyncIterable<ScanRecord | ScanCheckRecord> =
           distributed?.records ??
-          (checking
-            ? scanChecks(lines, {
+          (audit
+            ? audit.scanChecks(lines, {
                 ...driver,
                 smtpConcurrency: options.smtpConcurrency,
                 check: {
@@ -323,17 +329,17 @@ export function registerScan(program: Command): void {
               })
             : scanDomains(lines, { ...driver, resolver: resolver! }));
         for await (const record of records) {
-          const audit = 'findings' in record ? record : null;
-          const route = audit ? routeOfCheck(audit) : (record as ScanRecord);
+          const audited = audit && 'findings' in record ? record : null;
+          const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);
           const text =
             options.format === 'jsonl'
               ? renderScanJsonl(record)
-              : audit
-                ? renderScanCheckCsvRow(audit)
+              : audited
+                ? renderScanCheckCsvRow(audited)
                 : renderScanCsvRow(route);
           await write(sink, text);
           summary.add(route);
-          if (audit) summary.addFindings(audit.findings);
+          if (audited) summary.addFindings(audited.findings);
           done++;
           if (record.error !== null) {
             errors++;

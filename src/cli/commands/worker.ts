@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UdpPool } from '../../dns/transport/pool.js';
-import { parseRedisUrl } from '../../scan/queue/redis.js';
+import { parseRedisUrl } from '../../scan/queue/url.js';
 import type { WorkerEvent } from '../../scan/queue/worker.js';
 import { runScanWorker } from '../../scan/queue/worker.js';
 import { createScanResolver } from '../../scan/resolver.js';
