@@ -55,9 +55,9 @@ export function classifyResponse(
   }
 
   const cnames: CnameLink[] = [];
-  const visited = new Set(seen);
+  // Made on the first CNAME: most answers have none.
+  let visited: Set<string> | null = null;
   let current = name;
-  visited.add(current);
   for (;;) {
     const records = response.answers.filter((r) => r.name === current && r.type === type);
     if (records.length > 0 && response.rcode === 'NOERROR') return { kind: 'answer', records, cnames };
@@ -65,6 +65,7 @@ export function classifyResponse(
     if (!cname) break;
     const target = String(cname.data);
     cnames.push({ name: current, target, ttl: cname.ttl });
+    visited ??= new Set([...seen, name]);
     if (visited.has(target) || cnames.length + seen.size > MAX_CNAME_HOPS) return { kind: 'cname-loop', cnames };
     visited.add(target);
     current = target;

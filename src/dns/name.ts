@@ -7,6 +7,8 @@ import { domainToASCII } from 'node:url';
 import { MxError } from '../core/errors.js';
 
 const ASCII_LABEL = /^[a-z0-9_-]+$/;
+/** A name that normalizes to itself: lowercase LDH (and _) labels of 1–63 octets, no trailing dot. */
+const NORMAL = /^[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*$/;
 // Dots that UTS #46 maps to U+002E (ideographic and full-width full stops): split on them too.
 const DOTS = /[.\u3002\uff0e\uff61]/;
 
@@ -28,6 +30,8 @@ function invalid(input: string, why: string): MxError {
  */
 export function normalizeName(input: string, options: NormalizeOptions = {}): string {
   if (typeof input !== 'string') throw invalid(String(input), 'not a string');
+  // Already in normal form (what a scan mostly meets): nothing to do.
+  if (input.length <= 253 && NORMAL.test(input)) return input;
   const trimmed = input.trim();
   if (trimmed === '.' || trimmed === '') {
     if (options.allowRoot) return '';

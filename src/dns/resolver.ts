@@ -15,6 +15,7 @@ import { MxError } from '../core/errors.js';
 import { DnsCache } from './cache.js';
 import type { Classified, CnameLink } from './classify.js';
 import { MAX_CNAME_HOPS, classifyResponse, negativeTtl } from './classify.js';
+import type { QueryOptions } from './message.js';
 import { encodeQuery } from './message.js';
 import { exchangeTcp } from './transport/tcp.js';
 import type { ExchangeOutcome } from './transport/types.js';
@@ -133,29 +134,29 @@ export function createResolver(options: ResolverOptions): Resolver {
   const maxAttempts = Math.max(1, options.attempts ?? 3);
   const cache = options.cache ?? new DnsCache<DnsOutcome>(options.clock ? { clock: options.clock } : {});
   let next = 0;
+  const serverNames = servers.map(formatServer);
   const health = options.balance === 'health' ? new ServerHealth(servers.length, options.rng) : null;
+  const freshQuery: QueryOptions = {
+    edns: options.edns ?? true,
+    recursionDesired: options.recursionDesired ?? true,
+    dnssecOk: options.dnssecOk ?? false,
+    checkingDisabled: options.checkingDisabled ?? false,
+  };
+  // The pool picks the ID itself (unique on its socket), so the CSPRNG is not spent here.
+  const pooledQuery: QueryOptions = { ...freshQuery, id: 0 };
 
   async function exchangeOnce(
     server: DnsServer,
     question: DnsQuestion,
     signal?: AbortSignal,
   ): Promise<ExchangeOutcome> {
-    const encode = (pooled: boolean) =>
-      encodeQuery(question, {
-        // The pool picks the ID itself (unique on its socket), so do not spend the CSPRNG here.
-        ...(pooled ? { id: 0 } : {}),
-        edns: options.edns ?? true,
-        recursionDesired: options.recursionDesired ?? true,
-        dnssecOk: options.dnssecOk ?? false,
-        checkingDisabled: options.checkingDisabled ?? false,
-      });
     const pool = options.tcp ? undefined : options.udp;
-    const req = { server, question, ...encode(pool !== undefined), timeoutMs, signal };
+    const req = { server, question, ...encodeQuery(question, pool ? pooledQuery : freshQuery), timeoutMs, signal };
     let outcome = options.tcp ? await exchangeTcp(req) : pool ? await pool.exchange(req) : await exchangeUdp(req);
     if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
       // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID.
       const timeLeft = Math.max(1, timeoutMs - outcome.elapsedMs);
-      const viaTcp = await exchangeTcp({ ...req, ...encode(false), timeoutMs: timeLeft });
+      const viaTcp = await exchangeTcp({ ...req, ...encodeQuery(question, freshQuery), timeoutMs: timeLeft });
       outcome = {
         ...viaTcp,
         elapsedMs: outcome.elapsedMs + viaTcp.elapsedMs,
@@ -188,20 +189,24 @@ export function createResolver(options: ResolverOptions): Resolver {
         out.kind === 'timeout' ? timeoutMs : out.elapsedMs,
       );
       if (out.dropped.length > 0) dropped.push(...out.dropped);
-      const prov = {
-        server: formatServer(server),
-        transport: out.transport,
-        attempts: attempt + 1,
-        elapsedMs: Math.round(performance.now() - start),
-        dropped,
-      };
+      const serverName = serverNames[index]!;
+      const elapsedMs = Math.round(performance.now() - start);
       if (out.kind === 'response') {
-        last = { ...prov, kind: 'response', response: out.response };
+        last = {
+          server: serverName,
+          transport: out.transport,
+          attempts: attempt + 1,
+          elapsedMs,
+          dropped,
+          kind: 'response',
+          response: out.response,
+        };
         // Another server may answer where this one failed; with a single server, SERVFAIL is its answer.
         const untried = attempt + 1 < servers.length;
         if (FAILOVER_RCODES.has(out.response.rcode) && untried && attempt + 1 < maxAttempts) continue;
         return last;
       }
+      const prov = { server: serverName, transport: out.transport, attempts: attempt + 1, elapsedMs, dropped };
       last =
         out.kind === 'timeout'
           ? { ...prov, kind: 'timeout', timeoutMs }
@@ -218,7 +223,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     let name = question.name;
     const dropped: string[] = [];
     for (let hop = 0; ; hop++) {
-      const raw = await query({ name, type: question.type }, call);
+      const raw = await query(hop === 0 ? question : { name, type: question.type }, call);
       attempts += raw.attempts;
       dropped.push(...raw.dropped);
       const base = {

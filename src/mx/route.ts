@@ -196,6 +196,7 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
  * equal preference (RFC 5321 §5.1: "the sender-SMTP MUST randomize them to spread the load").
  */
 export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: string[] = []): MxEntry[] {
+  if (entries.length === 1) return [entries[0]!];
   const best = new Map<string, MxEntry>();
   for (const e of entries) {
     const seen = best.get(e.exchange);
@@ -225,6 +226,8 @@ function both(
 }
 
 function isAddressLiteral(exchange: string): boolean {
+  // An address is digits and dots (IPv4) or has a colon or brackets (IPv6, "ipv6:"); host names end in a letter.
+  if (!/^[\d.]+$/.test(exchange) && !/[:[\]]/.test(exchange)) return false;
   const bare = exchange.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, '');
   return isIP(bare) !== 0;
 }
