@@ -131,6 +131,33 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
   if (!stream.write(text)) await once(stream, 'drain');
 }
 
+/**
+ * Records go out in blocks of up to 64 KiB (one write each instead of one per record: a tenth of a million
+ * records a minute is a tenth of a million writes otherwise), and never more than 100 ms after they were made,
+ * so a slow scan still shows its records as they come.
+ */
+class BatchedWriter {
+  private pending = '';
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  async add(text: string): Promise<void> {
+    this.pending += text;
+    if (this.pending.length >= 65_536) await this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 100);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    await write(this.stream, text);
+  }
+}
+
 export function registerScan(program: Command): void {
   addDnsOptions(
     program
@@ -279,6 +306,7 @@ export function registerScan(program: Command): void {
       const sink: NodeJS.WritableStream = options.out
         ? (out = createWriteStream(options.out, { flags: resumed ? 'a' : 'w' }))
         : process.stdout;
+      const output = new BatchedWriter(sink);
       const tty = process.stderr.isTTY === true;
       let total: number | null = null;
       if (tty && file !== '-') {
@@ -339,7 +367,7 @@ export function registerScan(program: Command): void {
               : audited
                 ? renderScanCheckCsvRow(audited)
                 : renderScanCsvRow(route);
-          await write(sink, text);
+          await output.add(text);
           summary.add(route);
           if (audited) summary.addFindings(audited.findings);
           done++;
@@ -359,6 +387,7 @@ export function registerScan(program: Command): void {
         if (failed)
           throw new MxError('MX_INVALID_ARGUMENT', `cannot read ${file}: ${failed.message}`, { cause: failed });
       } finally {
+        await output.flush();
         if (out) {
           out.end();
           await once(out, 'close');
