@@ -81,12 +81,12 @@ const DNS_TIMEOUT_S = 2;
  * Adds the DNS options every resolving command takes. For commands that talk SMTP, `--timeout` has no default
  * (DNS keeps its 2 s; SMTP phases keep theirs) and, when given, sets both.
  */
-export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean } = {}): Command {
+export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean; json?: boolean } = {}): Command {
   const timeout = new Option(
     '--timeout <seconds>',
     kind.smtpTimeout ? 'time for each DNS attempt and each SMTP phase' : 'time for one attempt',
   ).argParser(parsePositiveNumber('--timeout', false));
-  return cmd
+  cmd
     .addOption(
       new Option(
         '-s, --server <host[:port]>',
@@ -105,8 +105,9 @@ export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean } = {}
         .default(3)
         .argParser(parsePositiveNumber('--tries', true)),
     )
-    .option('--tcp', 'use TCP only')
-    .option('--json', 'print JSON (see the README for the shape)');
+    .option('--tcp', 'use TCP only');
+  // Commands whose output is JSON lines already (scan) or none at all (worker) have no --json.
+  return kind.json === false ? cmd : cmd.option('--json', 'print JSON (see the README for the shape)');
 }
 
 async function resolveServer(text: string): Promise<DnsServer> {

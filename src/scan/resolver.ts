@@ -9,8 +9,13 @@ import { createResolver } from '../dns/resolver.js';
 import type { UdpPool } from '../dns/transport/pool.js';
 import type { DnsServer } from '../dns/types.js';
 
-/** DNS outcomes kept by the shared cache: room for the MX sets in flight and a few thousand mail hosts. */
-export const SCAN_CACHE_ENTRIES = 50_000;
+/**
+ * DNS outcomes kept by the shared cache (exchange addresses; least recently used go first): room for the mail
+ * hosts many domains share, which stay because they are used, while one-off hosts and the addresses of
+ * implicit-MX domains pass through. Bounded so a scan of millions stays in flat memory (at 50,000 entries a 1M-domain
+ * scan peaked at 214 MB against 127 MB at 100k).
+ */
+export const SCAN_CACHE_ENTRIES = 5_000;
 
 export interface ScanResolverOptions {
   servers: readonly DnsServer[];

@@ -164,6 +164,7 @@ export function registerScan(program: Command): void {
       .command('scan')
       .description('resolve the mail route of every domain in a file (one per line, or a CSV column), streamed')
       .argument('[file]', 'the input file; - or nothing for stdin', '-'),
+    { json: false },
   )
     .addOption(
       new Option('--concurrency <n>', 'domains in flight at most')
