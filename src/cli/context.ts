@@ -106,7 +106,7 @@ export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean; json?
         .argParser(parsePositiveNumber('--tries', true)),
     )
     .option('--tcp', 'use TCP only');
-  // Commands whose output is JSON lines already (scan) or none at all (worker) have no --json.
+  // A command whose output is JSON lines already (scan) has no --json.
   return kind.json === false ? cmd : cmd.option('--json', 'print JSON (see the README for the shape)');
 }
 

@@ -49,7 +49,6 @@ export function registerWorker(program: Command): void {
     program
       .command('worker')
       .description('resolve the chunks of distributed scans (mxray scan --queue) queued on a Redis, until stopped'),
-    { json: false },
   )
     .addOption(
       new Option(
