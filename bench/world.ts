@@ -14,20 +14,12 @@
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { seededRng } from '../src/core/random.js';
 
 export const ORIGIN = 'bench.test';
 
-/** A small, fast, seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seeded PRNG (mulberry32): the same world for the same seed. */
+export const rng = seededRng;
 
 /** What a scanner should find for one domain, in a tool-neutral form. */
 export type Kind = 'mx' | 'implicit' | 'null' | 'none' | 'nxdomain' | 'fail';

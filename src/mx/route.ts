@@ -93,19 +93,7 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
       return o;
     });
   };
-  const route: MailRoute = {
-    domain,
-    outcome: 'deliverable',
-    implicit: false,
-    hosts: [],
-    warnings: [],
-    reason: null,
-    ttl: null,
-    canonical: null,
-    pruned: null,
-    queries: 0,
-    elapsedMs: 0,
-  };
+  const route = blankRoute(domain);
   const finish = (): MailRoute => {
     route.queries = queries;
     route.elapsedMs = Math.round(performance.now() - start);
@@ -189,6 +177,23 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     );
   }
   return finish();
+}
+
+/** A route with nothing found yet (outcome `deliverable` until something says otherwise). */
+export function blankRoute(domain: string): MailRoute {
+  return {
+    domain,
+    outcome: 'deliverable',
+    implicit: false,
+    hosts: [],
+    warnings: [],
+    reason: null,
+    ttl: null,
+    canonical: null,
+    pruned: null,
+    queries: 0,
+    elapsedMs: 0,
+  };
 }
 
 /**

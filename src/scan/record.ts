@@ -4,6 +4,7 @@
  * from (`input`, `line`) and `error`, set when the line could not be scanned (then `outcome` is null).
  */
 import type { MailRoute, RouteOutcome } from '../mx/route.js';
+import { blankRoute } from '../mx/route.js';
 import type { ScanInput } from './input.js';
 
 /** The route contract, with `domain`/`outcome` null when the line could not be used. */
@@ -28,16 +29,9 @@ export function errorRecord(
   elapsedMs = 0,
 ): ScanRecord {
   return {
+    ...blankRoute(''),
     domain: source.domain ?? null,
     outcome: null,
-    implicit: false,
-    hosts: [],
-    warnings: [],
-    reason: null,
-    ttl: null,
-    canonical: null,
-    pruned: null,
-    queries: 0,
     elapsedMs,
     input: source.input,
     line: source.line,
