@@ -162,7 +162,9 @@ export function registerScan(program: Command): void {
   addDnsOptions(
     program
       .command('scan')
-      .description('resolve the mail route of every domain in a file (one per line, or a CSV column), streamed')
+      .description(
+        'resolve the mail route (or, with --what check, the audit) of every domain in a file (one per line, or a CSV column), streamed',
+      )
       .argument('[file]', 'the input file; - or nothing for stdin', '-'),
     { json: false },
   )
