@@ -123,6 +123,52 @@ interface ReadName {
  * dns-packet does for an SOA RNAME. Null when any rule is broken.
  */
 function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
+  // The common case in one pass: ASCII labels copied, lowercased, into a scratch buffer and read out as one
+  // string. Anything else (non-ASCII octets, a dot inside an RNAME label) takes the label-by-label path.
+  let n = 0;
+  let at = offset;
+  let floor = offset;
+  let next = -1;
+  let total = 0;
+  let plain = true;
+  for (;;) {
+    if (at >= buf.length) return null;
+    const len = buf[at]!;
+    if (len === 0) {
+      if (next < 0) next = at + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (at + 1 >= buf.length) return null;
+      const target = ((len & 0x3f) << 8) | buf[at + 1]!;
+      if (target >= floor) return null;
+      if (next < 0) next = at + 2;
+      at = target;
+      floor = target;
+      continue;
+    }
+    if ((len & 0xc0) !== 0) return null;
+    const end = at + 1 + len;
+    if (end > buf.length) return null;
+    total += len + 1;
+    if (total > 254) return null;
+    if (n > 0) SCRATCH[n++] = 0x2e;
+    for (let i = at + 1; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80 || (mail && c === 0x2e)) plain = false;
+      SCRATCH[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    at = end;
+  }
+  if (!plain) return readNameSlow(buf, offset, mail);
+  return { name: n === 0 ? '' : SCRATCH.toString('latin1', 0, n), next };
+}
+
+/** Room for the longest name: 254 octets of labels and length bytes. */
+const SCRATCH = Buffer.alloc(512);
+
+/** `readName` label by label, for names with non-ASCII octets or dots to escape. */
+function readNameSlow(buf: Buffer, offset: number, mail: boolean): ReadName | null {
   let name = '';
   let at = offset;
   let floor = offset;
