@@ -251,6 +251,35 @@ describe('fast response decoder', () => {
     }
   });
 
+  it('escapes a dot inside an SOA RNAME label, and reads non-ASCII labels, as dns-packet does', () => {
+    const soa = {
+      mname: 'ns1.example.test',
+      rname: 'first\\.last.example.test',
+      serial: 1,
+      refresh: 2,
+      retry: 3,
+      expire: 4,
+      minimum: 5,
+    };
+    const bytes = packet.encode({
+      id: 1,
+      type: 'response',
+      questions: [{ name: 'example.test', type: 'SOA' }],
+      answers: [{ name: 'example.test', type: 'SOA', ttl: 60, data: soa }],
+    });
+    assert.ok(agrees(bytes, 'rname with a dot'));
+    assert.equal((decodeResponseFast(bytes)!.answers[0]!.data as { rname: string }).rname, 'first\\.last.example.test');
+    const utf8 = packet.encode({
+      id: 2,
+      type: 'response',
+      questions: [{ name: 'bücher.example', type: 'MX' }],
+      answers: [
+        { name: 'bücher.example', type: 'MX', ttl: 60, data: { preference: 1, exchange: 'MAIL.bücher.example' } },
+      ],
+    });
+    assert.ok(agrees(utf8, 'UTF-8 labels'));
+  });
+
   it('reads IPv6 addresses as ip-codec writes them', () => {
     for (const address of [
       '::',

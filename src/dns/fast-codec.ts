@@ -118,48 +118,56 @@ interface ReadName {
 }
 
 /**
- * Reads a possibly compressed name at `offset` (RFC 1035 §4.1.4) by dns-packet's rules: pointers only to
- * earlier octets, at most 254 octets of labels, no 0x40/0x80 label types. `mail` escapes dots inside labels as
- * dns-packet does for an SOA RNAME. Null when any rule is broken.
+ * Walks a possibly compressed name at `offset` (RFC 1035 §4.1.4) by dns-packet's rules — pointers only to
+ * earlier octets, at most 254 octets of labels, no 0x40/0x80 label types — calling `label` with each label's
+ * octet range. Returns the offset just after the name at its place, or -1 when a rule is broken.
  */
-function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
-  // The common case in one pass: ASCII labels copied, lowercased, into a scratch buffer and read out as one
-  // string. Anything else (non-ASCII octets, a dot inside an RNAME label) takes the label-by-label path.
-  let n = 0;
+function walkName(buf: Buffer, offset: number, label: (start: number, end: number) => void): number {
   let at = offset;
   let floor = offset;
   let next = -1;
   let total = 0;
-  let plain = true;
   for (;;) {
-    if (at >= buf.length) return null;
+    if (at >= buf.length) return -1;
     const len = buf[at]!;
-    if (len === 0) {
-      if (next < 0) next = at + 1;
-      break;
-    }
+    if (len === 0) return next < 0 ? at + 1 : next;
     if ((len & 0xc0) === 0xc0) {
-      if (at + 1 >= buf.length) return null;
+      if (at + 1 >= buf.length) return -1;
       const target = ((len & 0x3f) << 8) | buf[at + 1]!;
-      if (target >= floor) return null;
+      if (target >= floor) return -1;
       if (next < 0) next = at + 2;
       at = target;
       floor = target;
       continue;
     }
-    if ((len & 0xc0) !== 0) return null;
+    if ((len & 0xc0) !== 0) return -1;
     const end = at + 1 + len;
-    if (end > buf.length) return null;
+    if (end > buf.length) return -1;
     total += len + 1;
-    if (total > 254) return null;
+    if (total > 254) return -1;
+    label(at + 1, end);
+    at = end;
+  }
+}
+
+/**
+ * Reads a name (see `walkName`), lowercase as `decodeResponse` compares names. `mail` escapes dots inside
+ * labels as dns-packet does for an SOA RNAME. Null when the name breaks a rule.
+ */
+function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
+  // The common case in one pass: ASCII labels copied, lowercased, into a scratch buffer and read out as one
+  // string. Anything else (non-ASCII octets, a dot inside an RNAME label) takes the label-by-label path.
+  let n = 0;
+  let plain = true;
+  const next = walkName(buf, offset, (start, end) => {
     if (n > 0) SCRATCH[n++] = 0x2e;
-    for (let i = at + 1; i < end; i++) {
+    for (let i = start; i < end; i++) {
       const c = buf[i]!;
       if (c >= 0x80 || (mail && c === 0x2e)) plain = false;
       SCRATCH[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
-    at = end;
-  }
+  });
+  if (next < 0) return null;
   if (!plain) return readNameSlow(buf, offset, mail);
   return { name: n === 0 ? '' : SCRATCH.toString('latin1', 0, n), next };
 }
@@ -170,45 +178,13 @@ const SCRATCH = Buffer.alloc(512);
 /** `readName` label by label, for names with non-ASCII octets or dots to escape. */
 function readNameSlow(buf: Buffer, offset: number, mail: boolean): ReadName | null {
   let name = '';
-  let at = offset;
-  let floor = offset;
-  let next = -1;
-  let total = 0;
-  for (;;) {
-    if (at >= buf.length) return null;
-    const len = buf[at]!;
-    if (len === 0) {
-      if (next < 0) next = at + 1;
-      break;
-    }
-    if ((len & 0xc0) === 0xc0) {
-      if (at + 1 >= buf.length) return null;
-      const target = ((len & 0x3f) << 8) | buf[at + 1]!;
-      if (target >= floor) return null;
-      if (next < 0) next = at + 2;
-      at = target;
-      floor = target;
-      continue;
-    }
-    if ((len & 0xc0) !== 0) return null;
-    const end = at + 1 + len;
-    if (end > buf.length) return null;
-    total += len + 1;
-    if (total > 254) return null;
-    let ascii = true;
-    for (let i = at + 1; i < end; i++) {
-      if (buf[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    let label = buf.toString(ascii ? 'latin1' : 'utf8', at + 1, end);
+  const next = walkName(buf, offset, (start, end) => {
+    let label = buf.toString('utf8', start, end);
     if (mail && label.includes('.')) label = label.replace(/\./g, '\\.');
     name = name === '' ? label : `${name}.${label}`;
-    at = end;
-  }
+  });
   // dns-packet lowercases nothing; `decodeResponse` lowercases and drops the root's dot (canonicalName).
-  return { name: name.toLowerCase(), next };
+  return next < 0 ? null : { name: name.toLowerCase(), next };
 }
 
 function formatIpv6(buf: Buffer, at: number): string {
