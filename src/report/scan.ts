@@ -120,15 +120,30 @@ function formatSeconds(s: number): string {
     : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** What a local scan's resolver did, for the summary: UDP queries sent and timed out, cache answers. */
+export interface ScanDnsTotals {
+  queries: number;
+  timedOut: number;
+  cached: number;
+}
+
 /**
  * The end-of-scan summary: outcome counts, the top exchanges and providers, the slowest domains.
  * @example renderScanSummary(summary, { color: false, elapsedMs: 1200 })
  */
-export function renderScanSummary(s: ScanSummary, options: TextOptions & { elapsedMs: number }): string {
+export function renderScanSummary(
+  s: ScanSummary,
+  options: TextOptions & { elapsedMs: number; dns?: ScanDnsTotals },
+): string {
   const c = colors(options);
   const lines: string[] = [];
   const secs = (options.elapsedMs / 1000).toFixed(1);
   lines.push(c.bold(`scanned ${s.total} line${s.total === 1 ? '' : 's'} in ${secs}s`));
+  if (options.dns) {
+    const d = options.dns;
+    const lost = d.timedOut > 0 ? c.yellow(`${d.timedOut} timed out`) : '0 timed out';
+    lines.push(`  dns: ${d.queries} queries sent (${lost}), ${d.cached} answered from the cache`);
+  }
   const outcomeRows = Object.entries(s.outcomes)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => ['  ' + k, String(n)]);

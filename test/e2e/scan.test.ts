@@ -76,6 +76,10 @@ describe('mxray scan against a lab', () => {
     assert.match(r.stderr, new RegExp(`${input.invalid.length} invalid line\\(s\\) skipped.*line ${input.invalid[0]}`));
     assert.match(r.stderr, /deliverable\s+\d+/);
     assert.match(r.stderr, /top exchanges\n {2}mx\d+\.scan\.test/);
+    // Every host's addresses asked once and then taken from the cache; nothing lost on the way.
+    const dns = /dns: (\d+) queries sent \(0 timed out\), (\d+) answered from the cache/.exec(r.stderr);
+    assert.ok(dns, r.stderr);
+    assert.ok(Number(dns[2]) > 0, r.stderr);
     assert.doesNotMatch(r.stderr, /\r/, 'no progress line when stderr is not a TTY');
   });
 
@@ -179,6 +183,10 @@ describe('mxray scan against a lab', () => {
       assert.equal(r.code, 0, r.stderr);
       assertComplete(parseJsonl(r.stdout), true);
       assert.ok(dropped > 0);
+      // The summary counts the questions that went unanswered.
+      const dns = /dns: (\d+) queries sent \((\d+) timed out\)/.exec(r.stderr);
+      assert.ok(dns, r.stderr);
+      assert.ok(Number(dns[2]) > 0 && Number(dns[2]) <= dropped, `${dns[2]} timed out, ${dropped} dropped`);
     } finally {
       proxy.close();
       upstream.close();

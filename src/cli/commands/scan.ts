@@ -403,7 +403,14 @@ export function registerScan(program: Command): void {
       }
       const result = summary.result();
       process.stderr.write(
-        renderScanSummary(result, { color: useColor(process.stderr), elapsedMs: performance.now() - started }),
+        renderScanSummary(result, {
+          color: useColor(process.stderr),
+          elapsedMs: performance.now() - started,
+          // A distributed scan's questions are the workers'.
+          ...(resolver
+            ? { dns: { queries: pool.stats.sent, timedOut: pool.stats.timedOut, cached: resolver.cache.hits } }
+            : {}),
+        }),
       );
       if (result.errors > 0) {
         const more = result.errors > invalid.length ? ', …' : '';
