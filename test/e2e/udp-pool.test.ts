@@ -133,6 +133,17 @@ describe('UDP pool', () => {
     );
   });
 
+  it('turns a server the socket layer refuses into a network outcome, not a throw', async () => {
+    const p = pool();
+    const { id, bytes } = encodeQuery({ name: 'a.example.test', type: 'A' }, { id: 0 });
+    const question = { name: 'a.example.test', type: 'A' as const };
+    const o = await p.exchange({ server: { host: '127.0.0.1', port: 0 }, question, id, bytes, timeoutMs: 500 });
+    assert.equal(o.kind, 'network');
+    assert.ok(o.kind === 'network');
+    assert.match(o.error, /port/i);
+    assert.equal(p.stats.inflight, 0);
+  });
+
   it('does not keep a process alive once its questions are answered', async () => {
     const s = await server((q) => [reply(q, [addressOf(q)])]);
     const script = `

@@ -162,7 +162,14 @@ export class UdpPool {
   }
 
   private send(req: ExchangeRequest, resolve: (o: ExchangeOutcome) => void, reject: (e: unknown) => void): void {
-    const slot = this.slot(req.server);
+    let slot: Slot;
+    try {
+      slot = this.slot(req.server);
+    } catch (err) {
+      // A server the socket layer refuses outright (a port out of range from a library caller).
+      resolve({ kind: 'network', transport: 'udp', error: (err as Error).message, elapsedMs: 0, dropped: [] });
+      return;
+    }
     let id = this.nextId();
     while (slot.pending.has(id)) id = this.nextId();
     req.bytes.writeUInt16BE(id, 0);
@@ -232,18 +239,31 @@ export class UdpPool {
     // together, and the default of about 200 KiB holds only a few hundred datagrams.
     const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: RECV_BUFFER });
     const slot: Slot = { socket, pending: new Map(), connected: false, queue: [] };
+    const siblings = list;
     socket.on('message', (msg, rinfo) => this.receive(slot, msg, rinfo.address, rinfo.port));
     const fail = (err: Error) => {
-      // A socket-level error (rare: the connect failed, the interface went away) fails what waits on it.
+      // A socket-level error (rare: the connect failed, the interface went away) fails what waits on it. A
+      // socket that never connected is dropped, so the next question gets a new one.
       for (const p of slot.pending.values()) this.finish(p, { kind: 'network', error: err.message });
       slot.queue = [];
+      const at = siblings.indexOf(slot);
+      if (!slot.connected && at >= 0) {
+        siblings.splice(at, 1);
+        socket.close();
+      }
     };
     socket.on('error', fail);
-    socket.connect(server.port, server.host, () => {
-      slot.connected = true;
-      for (const p of slot.queue) this.enqueue(p);
-      slot.queue = [];
-    });
+    // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
+    try {
+      socket.connect(server.port, server.host, () => {
+        slot.connected = true;
+        for (const p of slot.queue) this.enqueue(p);
+        slot.queue = [];
+      });
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
     if (this.counters.inflight === 0) socket.unref();
     list.push(slot);
     return slot;
