@@ -12,7 +12,8 @@ import type { Rng } from '../core/random.js';
 import type { Resolver } from '../dns/resolver.js';
 import { resolveRoute } from '../mx/route.js';
 import type { InputParserOptions, ScanInput } from './input.js';
-import { createInputParser } from './input.js';
+import type { ScanReader } from './reader.js';
+import { createScanReader } from './reader.js';
 import type { TokenBucketOptions } from './rate-limit.js';
 import { createTokenBucket } from './rate-limit.js';
 import type { ScanRecord } from './record.js';
@@ -83,13 +84,21 @@ export function scanDomains(
  * result plus `input`, `line` and `error: null`) in completion order; invalid lines yield `work.failed`.
  * `scanDomains` and `scanChecks` are this with the route and the audit.
  */
-export async function* scanLines<R>(
+export function scanLines<R>(
   lines: AsyncIterable<string> | Iterable<string>,
   options: ScanDriverOptions,
   work: ScanWork<R>,
 ): AsyncGenerator<R, void, undefined> {
+  // Made now, not when the first record is asked for: the reader takes the input's iterator at once.
+  return drive(createScanReader(lines, options), options, work);
+}
+
+async function* drive<R>(
+  reader: ScanReader,
+  options: ScanDriverOptions,
+  work: ScanWork<R>,
+): AsyncGenerator<R, void, undefined> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
-  const parse = createInputParser(options.column === undefined ? {} : { column: options.column });
   const bucket =
     options.ratePerSecond === undefined
       ? null
@@ -142,22 +151,17 @@ export async function* scanLines<R>(
     return finished.shift()!;
   };
 
-  const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
   let exhausted = false;
-  let lineNo = 0;
   try {
     for (;;) {
       while (!exhausted && !stopped() && inflight < concurrency) {
-        const next = await nextUnlessStopped(iterator, signal);
-        if (next === null) break;
-        if (next.done === true) {
+        const next = await reader.next();
+        if (next.kind === 'stopped') break;
+        if (next.kind === 'end') {
           exhausted = true;
           break;
         }
-        lineNo++;
-        if (options.skip?.(lineNo) === true) continue;
-        const parsed = parse(next.value, lineNo);
-        if (parsed === null) continue;
+        const parsed = next.input;
         if (parsed.domain === null) {
           yield work.failed(parsed, parsed.error, 0);
           continue;
@@ -177,32 +181,6 @@ export async function* scanLines<R>(
       yield done.record;
     }
   } finally {
-    if (!exhausted) await iterator.return?.();
-  }
-}
-
-/**
- * The next input line, or null when the scan is stopped while waiting for it: reading stdin from a terminal
- * can wait forever, and Ctrl-C must still end the scan. The pending read is abandoned (the iterator is closed
- * by the caller); its line was not scanned, so a resume takes it. Shared with the distributed scan's
- * coordinator (`scan/queue/coordinator`).
- */
-export async function nextUnlessStopped(
-  iterator: AsyncIterator<string> | Iterator<string>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<string> | null> {
-  const read = Promise.resolve(iterator.next());
-  if (!signal) return read;
-  read.catch(() => undefined); // abandoned when stopped: its failure no longer matters
-  if (signal.aborted) return null;
-  let onAbort = (): void => undefined;
-  const stopped = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([read, stopped]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    await reader.close();
   }
 }

@@ -259,12 +259,13 @@ export function registerScan(program: Command): void {
           udp: pool,
         });
       const stop = interruptSignal();
+      // Loaded on use, and before the input is opened (a readline interface drops the lines it emits before the
+      // scan takes its iterator, so nothing may be awaited between the two): BullMQ and its Redis client for a
+      // distributed scan, the audit's libraries (SPF, DMARC, TLS…) for --what check.
+      const queue = target ? await import('../../scan/queue/coordinator.js') : null;
+      const audit = checking ? await import('../../scan/check.js') : null;
       const input = file === '-' ? process.stdin : createReadStream(file);
-      const reader = createInterface({ input, crlfDelay: Infinity });
-      // The iterator is taken at once: from then on readline keeps the lines until they are asked for (and
-      // pauses the input when 1,024 wait), where a line emitted before anyone iterates would be lost.
-      const lineIterator = reader[Symbol.asyncIterator]();
-      const lines = Object.assign(reader, { [Symbol.asyncIterator]: () => lineIterator });
+      const lines = createInterface({ input, crlfDelay: Infinity });
       // readline does not pass on its input's errors: note the error, end the lines, and throw after the loop.
       let readError: Error | null = null;
       input.once('error', (err: Error) => {
@@ -273,13 +274,36 @@ export function registerScan(program: Command): void {
       });
       const skip = resumed ? { skip: (line: number) => resumed.done.has(line) } : {};
       const column = options.column !== undefined ? { column: options.column } : {};
+      const driver = {
+        concurrency: options.concurrency,
+        signal: stop,
+        ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
+        ...column,
+        ...skip,
+      };
+      const local: AsyncIterable<ScanRecord | ScanCheckRecord> | null = target
+        ? null
+        : audit
+          ? audit.scanChecks(lines, {
+              ...driver,
+              smtpConcurrency: options.smtpConcurrency,
+              check: {
+                resolver: resolver!,
+                smtp: {
+                  enabled: options.smtp,
+                  port: options.smtpPort ?? lab?.smtp?.port ?? 25,
+                  helo: normalizeName(options.helo ?? hostname()),
+                  timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+                },
+                authoritativePort: lab?.dns.port ?? 53,
+              },
+            })
+          : scanDomains(lines, { ...driver, resolver: resolver! });
       // Connected and registered before the output is opened: an unreachable Redis leaves the output untouched.
       let distributed: QueueScan | null = null;
-      if (target) {
+      if (target && queue) {
         try {
-          // Loaded on use: BullMQ and its Redis client are not needed by a local scan.
-          const { startQueueScan } = await import('../../scan/queue/coordinator.js');
-          distributed = await startQueueScan(lines, {
+          distributed = await queue.startQueueScan(lines, {
             redis: target,
             chunkSize: options.chunk,
             signal: stop,
@@ -330,37 +354,11 @@ export function registerScan(program: Command): void {
             `${resumed.torn ? '; a torn last line was cut away' : ''}\n`,
         );
       }
-      // Loaded on use: the audit's libraries (SPF, DMARC, TLS…) are not needed to resolve routes.
-      const audit = checking ? await import('../../scan/check.js') : null;
       try {
         if (options.format === 'csv') {
           await write(sink, checking ? renderScanCheckCsvHeader() : renderScanCsvHeader());
         }
-        const driver = {
-          concurrency: options.concurrency,
-          signal: stop,
-          ...(options.qps !== undefined ? { ratePerSecond: options.qps } : {}),
-          ...column,
-          ...skip,
-        };
-        const records: AsyncIterable<ScanRecord | ScanCheckRecord> =
-          distributed?.records ??
-          (audit
-            ? audit.scanChecks(lines, {
-                ...driver,
-                smtpConcurrency: options.smtpConcurrency,
-                check: {
-                  resolver: resolver!,
-                  smtp: {
-                    enabled: options.smtp,
-                    port: options.smtpPort ?? lab?.smtp?.port ?? 25,
-                    helo: normalizeName(options.helo ?? hostname()),
-                    timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
-                  },
-                  authoritativePort: lab?.dns.port ?? 53,
-                },
-              })
-            : scanDomains(lines, { ...driver, resolver: resolver! }));
+        const records = distributed?.records ?? local!;
         for await (const record of records) {
           const audited = audit && 'findings' in record ? record : null;
           const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);

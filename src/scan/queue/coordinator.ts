@@ -11,10 +11,9 @@ import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { InputParserOptions } from '../input.js';
-import { createInputParser } from '../input.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
-import { nextUnlessStopped } from '../scan.js';
+import { createScanReader } from '../reader.js';
 import type { Chunk, PendingChunk } from './chunks.js';
 import { ChunkTracker, createChunker } from './chunks.js';
 import type { ChunkJob, ResultBatch } from './protocol.js';
@@ -142,12 +141,11 @@ export async function startQueueScan(
   options: QueueScanOptions,
 ): Promise<QueueScan> {
   const emit = options.onEvent ?? (() => undefined);
-  // Taken before the first await: a readline interface drops the lines it emits before its iterator exists.
-  const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
+  // Before the first await: a readline interface drops the lines it emits before its iterator exists.
+  const reader = createScanReader(lines, options);
   const chunkSize = options.chunkSize ?? 500;
   const maxPending = Math.max(1, Math.floor(options.maxPendingChunks ?? 32));
   const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
-  const parse = createInputParser(options.column === undefined ? {} : { column: options.column });
   const chunker = createChunker(chunkSize);
   const signal = options.signal;
   const connect = (name: string) =>
@@ -164,7 +162,7 @@ export async function startQueueScan(
       throw err;
     }
   } catch (err) {
-    await iterator.return?.();
+    await reader.close();
     throw err;
   }
   const clients = [client, blocker];
@@ -253,7 +251,6 @@ export async function startQueueScan(
 
   async function* run(): AsyncGenerator<ScanRecord, void, undefined> {
     let exhausted = false;
-    let lineNo = 0;
     let paused = false;
     let lastCheck = 0;
     let idleSince = Date.now();
@@ -269,18 +266,15 @@ export async function startQueueScan(
     try {
       for (;;) {
         while (!exhausted && !stopped() && tracker.pending < maxPending) {
-          const next = await nextUnlessStopped(iterator, signal);
-          if (next === null) break;
-          if (next.done === true) {
+          const next = await reader.next();
+          if (next.kind === 'stopped') break;
+          if (next.kind === 'end') {
             exhausted = true;
             const rest = chunker.flush();
             if (rest) await enqueue(rest);
             break;
           }
-          lineNo++;
-          if (options.skip?.(lineNo) === true) continue;
-          const parsed = parse(next.value, lineNo);
-          if (parsed === null) continue;
+          const parsed = next.input;
           if (parsed.domain === null) {
             yield errorRecord(parsed, parsed.error);
             continue;
@@ -320,7 +314,7 @@ export async function startQueueScan(
       result.lost = `lost the connection to Redis at ${options.redis.display}: ${describeRedisError(err)}`;
     } finally {
       clearInterval(heartbeat);
-      if (!exhausted) await iterator.return?.();
+      await reader.close();
       for (const pending of tracker.list()) {
         const dropped = tracker.drop(pending.chunk);
         if (dropped && !result.failed.some((f) => f.chunk === dropped.chunk)) result.abandoned.push(dropped);
