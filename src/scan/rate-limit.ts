@@ -8,8 +8,6 @@ import { systemClock } from '../core/clock.js';
 import { MxError } from '../core/errors.js';
 import { abortableSleep } from '../core/signal.js';
 
-export { abortableSleep };
-
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface TokenBucketOptions {
