@@ -18,8 +18,8 @@ import { MAX_CNAME_HOPS, classifyResponse, negativeTtl } from './classify.js';
 import type { QueryOptions } from './message.js';
 import { encodeQuery } from './message.js';
 import { exchangeTcp } from './transport/tcp.js';
+import type { ExchangePool } from './transport/bulk.js';
 import type { ExchangeOutcome } from './transport/types.js';
-import type { UdpPool } from './transport/pool.js';
 import { exchangeUdp } from './transport/udp.js';
 import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, Transport } from './types.js';
 import { formatServer } from './servers.js';
@@ -46,8 +46,11 @@ export interface ResolverOptions {
   clock?: Clock;
   /** A cache to share; by default each resolver has its own. */
   cache?: DnsCache<DnsOutcome>;
-  /** Shared UDP sockets for bulk work (a scan); by default each question gets a fresh socket. */
-  udp?: UdpPool;
+  /**
+   * A shared transport for bulk work (a scan): a `UdpPool`, or a `TcpPool` of pipelined connections. By
+   * default each question gets a fresh UDP socket (and a fresh connection over TCP).
+   */
+  pool?: ExchangePool;
   /**
    * Which resolved questions the cache keeps (default: all). Questions in flight are joined either way. A scan
    * keeps only what domains share (exchange addresses), not each domain's own MX answer.
@@ -150,9 +153,9 @@ export function createResolver(options: ResolverOptions): Resolver {
     question: DnsQuestion,
     signal?: AbortSignal,
   ): Promise<ExchangeOutcome> {
-    const pool = options.tcp ? undefined : options.udp;
+    const pool = options.tcp && options.pool?.transport !== 'tcp' ? undefined : options.pool;
     const req = { server, question, ...encodeQuery(question, pool ? pooledQuery : freshQuery), timeoutMs, signal };
-    let outcome = options.tcp ? await exchangeTcp(req) : pool ? await pool.exchange(req) : await exchangeUdp(req);
+    let outcome = pool ? await pool.exchange(req) : options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);
     if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
       // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID.
       const timeLeft = Math.max(1, timeoutMs - outcome.elapsedMs);

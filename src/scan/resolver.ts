@@ -6,7 +6,9 @@
 import { DnsCache } from '../dns/cache.js';
 import type { DnsOutcome, Resolver } from '../dns/resolver.js';
 import { createResolver } from '../dns/resolver.js';
-import type { UdpPool } from '../dns/transport/pool.js';
+import { UdpPool } from '../dns/transport/pool.js';
+import { TcpPool } from '../dns/transport/tcp-pool.js';
+import type { ExchangePool } from '../dns/transport/bulk.js';
 import type { DnsServer } from '../dns/types.js';
 
 /**
@@ -25,8 +27,8 @@ export interface ScanResolverOptions {
   attempts?: number;
   /** TCP only. */
   tcp?: boolean;
-  /** The shared UDP sockets (the caller closes them). */
-  udp?: UdpPool;
+  /** The shared sockets or connections (the caller closes them): see `createScanPool`. */
+  pool?: ExchangePool;
 }
 
 /** Creates the resolver of one scanning process (the `scan` command or a queue worker). */
@@ -36,11 +38,20 @@ export function createScanResolver(options: ScanResolverOptions): Resolver {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
     ...(options.tcp ? { tcp: true } : {}),
-    ...(options.udp ? { udp: options.udp } : {}),
+    ...(options.pool ? { pool: options.pool } : {}),
     cache: new DnsCache<DnsOutcome>({ maxEntries: SCAN_CACHE_ENTRIES }),
     // Each domain's MX answer is its own; exchange addresses (and CNAMEs) are what domains share.
     cacheable: (question) => question.type !== 'MX',
     // With several resolvers, a slow or failing one gets fewer questions.
     balance: 'health',
   });
+}
+
+/**
+ * The shared transport of one scanning process: datagrams from a few long-lived UDP sockets, or with `tcp`
+ * pipelined queries over a few long-lived connections per server (RFC 7766), which costs far less CPU per query
+ * and loses nothing, where the resolvers asked accept it.
+ */
+export function createScanPool(tcp: boolean): ExchangePool {
+  return tcp ? new TcpPool() : new UdpPool();
 }

@@ -54,7 +54,7 @@ const good = (q: DecodedPacket) => reply(q, [mx(10, 'mail1.example.test'), mx(20
 for (const pooled of [false, true]) {
   const pool = pooled ? new UdpPool() : null;
   after(() => pool?.close());
-  const createResolver = (options: ResolverOptions) => createResolverBase(pool ? { ...options, udp: pool } : options);
+  const createResolver = (options: ResolverOptions) => createResolverBase(pool ? { ...options, pool } : options);
 
   describe(`resolver over the wire (${pooled ? 'shared UDP pool' : 'a socket per question'})`, () => {
     it('decodes an answer, keeps TTLs, reports provenance', async () => {

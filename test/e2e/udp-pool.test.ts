@@ -179,7 +179,7 @@ describe('server health over the wire', () => {
     });
     const r = createResolver({
       servers: [slow, quick].map((s) => ({ host: s.host, port: s.port })),
-      udp: pool(),
+      pool: pool(),
       balance: 'health',
       rng: seededRng(9),
     });
@@ -196,7 +196,7 @@ describe('server health over the wire', () => {
     const failing = await server((q) => [reply(q, [], { rcode: 'SERVFAIL' })]);
     const r = createResolver({
       servers: [failing, good].map((s) => ({ host: s.host, port: s.port })),
-      udp: pool(),
+      pool: pool(),
       balance: 'health',
       rng: seededRng(4),
     });

@@ -30,8 +30,7 @@ import { createResumeIndexer } from '../../scan/resume.js';
 import type { QueueScan } from '../../scan/queue/coordinator.js';
 import type { RedisTarget } from '../../scan/queue/url.js';
 import { parseRedisUrl } from '../../scan/queue/url.js';
-import { UdpPool } from '../../dns/transport/pool.js';
-import { createScanResolver } from '../../scan/resolver.js';
+import { createScanPool, createScanResolver } from '../../scan/resolver.js';
 import type { ScanCheckRecord } from '../../scan/check.js';
 import type { ScanRecord } from '../../scan/record.js';
 import { scanDomains } from '../../scan/scan.js';
@@ -248,7 +247,7 @@ export function registerScan(program: Command): void {
         ? { resolver: null, lab: null }
         : await buildResolver(options, { smtp: checking && options.smtp });
       // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
-      const pool = new UdpPool();
+      const pool = createScanPool(options.tcp === true);
       const resolver =
         base &&
         createScanResolver({
@@ -256,7 +255,7 @@ export function registerScan(program: Command): void {
           timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
           attempts: options.tries,
           tcp: options.tcp === true,
-          udp: pool,
+          pool,
         });
       const stop = interruptSignal();
       // Loaded on use, and before the input is opened (a readline interface drops the lines it emits before the

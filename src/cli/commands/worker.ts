@@ -6,11 +6,10 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { UdpPool } from '../../dns/transport/pool.js';
 import { parseRedisUrl } from '../../scan/queue/url.js';
 import type { WorkerEvent } from '../../scan/queue/worker.js';
 import { runScanWorker } from '../../scan/queue/worker.js';
-import { createScanResolver } from '../../scan/resolver.js';
+import { createScanPool, createScanResolver } from '../../scan/resolver.js';
 import type { DnsCliOptions } from '../context.js';
 import { addDnsOptions, boundHeapGrowth, buildResolver, interruptSignal, parsePositiveNumber } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -80,13 +79,13 @@ export function registerWorker(program: Command): void {
       const stop = interruptSignal();
       const { resolver: base, lab } = await buildResolver(options);
       // One resolver, one cache and one set of UDP sockets for every chunk of every scan this worker serves.
-      const pool = new UdpPool();
+      const pool = createScanPool(options.tcp === true);
       const resolver = createScanResolver({
         servers: base.servers,
         timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
         attempts: options.tries,
         tcp: options.tcp === true,
-        udp: pool,
+        pool,
       });
       const log = (e: WorkerEvent) => {
         if (options.json) process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');

@@ -1,0 +1,268 @@
+/**
+ * @module dns/transport/bulk
+ * What the shared transports for bulk work (the UDP pool, pipelined TCP) have in common: an in-flight limit
+ * that queues the excess in order, query IDs from the CSPRNG unique on their channel, time limits that cost
+ * nothing per query (queries with the same limit expire in the order they were sent, so each limit keeps a FIFO
+ * of deadlines and one timer pops the expired heads), abort, and counters. The sockets keep the process alive
+ * only while a query is in flight.
+ */
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { MxError } from '../../core/errors.js';
+import type { DnsResponse, Transport } from '../types.js';
+import type { ExchangeOutcome, ExchangeRequest } from './types.js';
+
+/** Counters of a pool's life, for summaries and tests. */
+export interface BulkStats {
+  sent: number;
+  answered: number;
+  timedOut: number;
+  /** Replies that matched no query in flight on their channel (late, duplicated or forged). */
+  unmatched: number;
+  inflight: number;
+  queued: number;
+}
+
+/** A socket or connection that carries queries, each under an ID unique on it. */
+export interface Channel<C extends Channel<C>> {
+  pending: Map<number, Pending<C>>;
+}
+
+export interface Pending<C extends Channel<C>> {
+  req: ExchangeRequest;
+  channel: C;
+  id: number;
+  start: number;
+  expiresAt: number;
+  dropped: string[];
+  settled: boolean;
+  resolve: (o: ExchangeOutcome) => void;
+  reject: (e: unknown) => void;
+  onAbort: (() => void) | null;
+}
+
+/** How a query ends, before the pool adds transport, time and drops. */
+export type Ending = { kind: 'response'; response: DnsResponse } | { kind: 'timeout' } | { kind: 'network'; error: string };
+
+/** A queue of deadlines for one time limit: sent in order, so they expire in order. */
+interface DeadlineQueue<C extends Channel<C>> {
+  items: Pending<C>[];
+  head: number;
+}
+
+/** Any shared transport a resolver can send its questions through. */
+export interface ExchangePool {
+  readonly transport: Transport;
+  readonly stats: BulkStats;
+  exchange(req: ExchangeRequest): Promise<ExchangeOutcome>;
+  close(): Promise<void>;
+}
+
+const ID_BATCH = 4096;
+
+export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
+  abstract readonly transport: Transport;
+  protected closed = false;
+  protected readonly counters = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, inflight: 0 };
+  private readonly maxInflight: number;
+  private readonly deadlines = new Map<number, DeadlineQueue<C>>();
+  private readonly waiting: { go: () => void }[] = [];
+  /** Waiters let in whose query is not sent yet: room is held for them. */
+  private admitted = 0;
+  private waitingHead = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private ids = new Uint16Array(0);
+  private idNext = 0;
+
+  constructor(maxInflight: number) {
+    this.maxInflight = Math.max(1, Math.floor(maxInflight));
+  }
+
+  get stats(): BulkStats {
+    return { ...this.counters, queued: this.waiting.length - this.waitingHead };
+  }
+
+  /** The channel a query to this server goes on; throws for a server the socket layer refuses. */
+  protected abstract channelFor(req: ExchangeRequest): C;
+  /** Puts the registered query on the wire (now or in the next burst). */
+  protected abstract transmit(p: Pending<C>): void;
+  /** Every open socket, to hold the process open only while a query is in flight. */
+  protected abstract sockets(): Iterable<{ ref(): unknown; unref(): unknown }>;
+  /** Closes the sockets (after every query in flight has been failed). */
+  protected abstract shutdown(): Promise<void>;
+
+  /**
+   * Sends the query and waits for a reply that matches it, the time limit or the caller's abort. The pool
+   * chooses the query ID (written into `req.bytes`, so the buffer must be the caller's own). Throws only the
+   * caller's abort reason, or MX_CLOSED after `close()`.
+   */
+  exchange(req: ExchangeRequest): Promise<ExchangeOutcome> {
+    // Not an async function: the common path makes one promise, not two (a scan makes millions).
+    if (req.signal?.aborted) return Promise.reject(req.signal.reason as Error);
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.waitingHead < this.waiting.length || this.counters.inflight + this.admitted >= this.maxInflight) {
+      return this.exchangeWhenAdmitted(req);
+    }
+    return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
+  }
+
+  /** Closes the pool; queries still in flight end as network failures, queued ones are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.shutdown();
+    while (this.waitingHead < this.waiting.length) {
+      this.admitted++;
+      this.waiting[this.waitingHead++]!.go();
+    }
+    this.stopTimer();
+  }
+
+  private closedError(): MxError {
+    return new MxError('MX_CLOSED', `the ${this.transport.toUpperCase()} pool is closed`);
+  }
+
+  /** Waits in line for room under the in-flight limit, then sends. */
+  private async exchangeWhenAdmitted(req: ExchangeRequest): Promise<ExchangeOutcome> {
+    await new Promise<void>((go) => this.waiting.push({ go }));
+    this.admitted--;
+    if (this.closed) throw this.closedError();
+    if (req.signal?.aborted) {
+      this.admit();
+      throw req.signal.reason;
+    }
+    return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
+  }
+
+  private send(req: ExchangeRequest, resolve: (o: ExchangeOutcome) => void, reject: (e: unknown) => void): void {
+    let channel: C;
+    try {
+      channel = this.channelFor(req);
+    } catch (err) {
+      // A server the socket layer refuses outright (a port out of range from a library caller).
+      resolve({ kind: 'network', transport: this.transport, error: (err as Error).message, elapsedMs: 0, dropped: [] });
+      return;
+    }
+    let id = this.nextId();
+    while (channel.pending.has(id)) id = this.nextId();
+    req.bytes.writeUInt16BE(id, 0);
+    const start = performance.now();
+    const p: Pending<C> = {
+      req: { ...req, id },
+      channel,
+      id,
+      start,
+      expiresAt: start + req.timeoutMs,
+      dropped: [],
+      settled: false,
+      resolve,
+      reject,
+      onAbort: null,
+    };
+    channel.pending.set(id, p);
+    if (this.counters.inflight++ === 0) this.ref();
+    this.counters.sent++;
+    this.schedule(p);
+    if (req.signal) {
+      const signal = req.signal;
+      p.onAbort = () => this.finish(p, null, signal.reason);
+      signal.addEventListener('abort', p.onAbort, { once: true });
+    }
+    this.transmit(p);
+  }
+
+  /** Settles a query once: with an outcome, or (outcome null) by rejecting with the caller's abort reason. */
+  protected finish(p: Pending<C>, outcome: Ending | null, reason?: unknown): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.channel.pending.get(p.id) === p) p.channel.pending.delete(p.id);
+    if (p.onAbort) p.req.signal?.removeEventListener('abort', p.onAbort);
+    if (--this.counters.inflight === 0) this.unref();
+    this.admit();
+    if (outcome === null) {
+      p.reject(reason);
+      return;
+    }
+    if (outcome.kind === 'response') this.counters.answered++;
+    const elapsedMs = Math.round(performance.now() - p.start);
+    p.resolve({ ...outcome, transport: this.transport, elapsedMs, dropped: p.dropped });
+  }
+
+  /** Lets waiting queries in while there is room. */
+  private admit(): void {
+    while (this.waitingHead < this.waiting.length && this.counters.inflight + this.admitted < this.maxInflight) {
+      // Held now, so the room is not given twice before the waiter runs.
+      this.admitted++;
+      this.waiting[this.waitingHead++]!.go();
+    }
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.waitingHead);
+      this.waitingHead = 0;
+    }
+  }
+
+  private schedule(p: Pending<C>): void {
+    let q = this.deadlines.get(p.req.timeoutMs);
+    if (!q) {
+      q = { items: [], head: 0 };
+      this.deadlines.set(p.req.timeoutMs, q);
+    }
+    q.items.push(p);
+    if (!this.timer) this.startTimer();
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (const [limit, q] of this.deadlines) {
+      while (q.head < q.items.length) {
+        const p = q.items[q.head]!;
+        if (!p.settled && p.expiresAt > now) break;
+        q.head++;
+        if (!p.settled) {
+          this.counters.timedOut++;
+          this.finish(p, { kind: 'timeout' });
+        }
+      }
+      if (q.head === q.items.length) this.deadlines.delete(limit);
+      else if (q.head > 1024) {
+        q.items.splice(0, q.head);
+        q.head = 0;
+      }
+    }
+    if (this.deadlines.size === 0) this.stopTimer();
+  }
+
+  private startTimer(): void {
+    // Fine enough for limits of a second or more; a limit under 100 ms is still met within 10 ms.
+    this.timer = setInterval(() => this.tick(), 10);
+    if (this.counters.inflight === 0) this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  protected ref(): void {
+    for (const s of this.sockets()) s.ref();
+    this.timer?.ref();
+  }
+
+  protected unref(): void {
+    for (const s of this.sockets()) s.unref();
+    this.timer?.unref();
+  }
+
+  protected get busy(): boolean {
+    return this.counters.inflight > 0;
+  }
+
+  /** An unpredictable 16-bit ID, from the CSPRNG in batches (one call per 4,096 queries). */
+  private nextId(): number {
+    if (this.idNext >= this.ids.length) {
+      this.ids = randomFillSync(new Uint16Array(ID_BATCH));
+      this.idNext = 0;
+    }
+    return this.ids[this.idNext++]!;
+  }
+}

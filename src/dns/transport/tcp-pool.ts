@@ -1,0 +1,205 @@
+/**
+ * @module dns/transport/tcp-pool
+ * Pipelined DNS over TCP for bulk work (RFC 7766 §6.2.1): a few long-lived connections per server, many
+ * queries in flight on each, replies matched by ID in whatever order they come (§7). Queries go out in bursts,
+ * one write per connection per turn of the event loop, and a read brings back many replies at once: on
+ * loopback this costs a few µs of CPU per query where a datagram costs about 20 (two system calls and a
+ * wake-up each), and nothing is lost or truncated on the way.
+ *
+ * A connection the server closes (idle timeout, a per-connection query limit, a restart) is replaced: queries
+ * it left unanswered are sent once more on a new connection, then fail as network errors. A connection that
+ * never opens fails its queries at once.
+ */
+import type { Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Channel, Pending } from './bulk.js';
+import { BulkPool } from './bulk.js';
+import type { ExchangeRequest } from './types.js';
+import { acceptReply } from './validate.js';
+
+export interface TcpPoolOptions {
+  /** Connections per server. Default 2. */
+  connections?: number;
+  /** Queries in flight at most, over all connections; more wait in order. Default 2048. */
+  maxInflight?: number;
+}
+
+interface Conn extends Channel<Conn> {
+  socket: Socket;
+  key: string;
+  open: boolean;
+  gone: boolean;
+  /** Queries waiting for this turn's write. */
+  out: Pending<Conn>[];
+  /** Octets of a reply not complete yet. */
+  rest: Buffer | null;
+}
+
+export class TcpPool extends BulkPool<Conn> {
+  readonly transport = 'tcp' as const;
+  private readonly perServer: number;
+  private readonly conns = new Map<string, Conn[]>();
+  private readonly resent = new WeakSet<Pending<Conn>>();
+  private turn = 0;
+  private dirty: Conn[] = [];
+  private flushing = false;
+
+  constructor(options: TcpPoolOptions = {}) {
+    super(options.maxInflight ?? 2048);
+    this.perServer = Math.max(1, Math.floor(options.connections ?? 2));
+  }
+
+  protected *sockets(): Iterable<Socket> {
+    for (const list of this.conns.values()) for (const c of list) yield c.socket;
+  }
+
+  protected shutdown(): Promise<void> {
+    for (const list of this.conns.values()) {
+      for (const conn of list) {
+        conn.gone = true;
+        for (const p of conn.pending.values()) this.finish(p, { kind: 'network', error: 'the TCP pool was closed' });
+        conn.socket.destroy();
+      }
+    }
+    this.conns.clear();
+    return Promise.resolve();
+  }
+
+  protected channelFor(req: ExchangeRequest): Conn {
+    const key = `${req.server.host}|${req.server.port}`;
+    let list = this.conns.get(key);
+    if (!list) {
+      list = [];
+      this.conns.set(key, list);
+    }
+    if (list.length >= this.perServer) return list[this.turn++ % list.length]!;
+    const conn = this.open(key, req);
+    list.push(conn);
+    return conn;
+  }
+
+  private open(key: string, req: ExchangeRequest): Conn {
+    // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
+    const socket = connect({ host: req.server.host, port: req.server.port, noDelay: true });
+    const conn: Conn = { socket, key, open: false, gone: false, pending: new Map(), out: [], rest: null };
+    socket.on('connect', () => {
+      conn.open = true;
+      if (conn.out.length > 0) this.markDirty(conn);
+    });
+    socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
+    socket.on('error', (err) => this.lose(conn, err.message));
+    socket.on('close', () => this.lose(conn, 'the server closed the connection'));
+    if (!this.busy) socket.unref();
+    return conn;
+  }
+
+  protected transmit(p: Pending<Conn>): void {
+    p.channel.out.push(p);
+    if (p.channel.open) this.markDirty(p.channel);
+  }
+
+  private markDirty(conn: Conn): void {
+    this.dirty.push(conn);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      const dirty = this.dirty;
+      this.dirty = [];
+      for (const c of dirty) this.write(c);
+    });
+  }
+
+  /** One write for every query queued on the connection: each message behind its two-octet length. */
+  private write(conn: Conn): void {
+    if (conn.gone || conn.out.length === 0) return;
+    const out = conn.out;
+    conn.out = [];
+    let size = 0;
+    for (const p of out) if (!p.settled) size += 2 + p.req.bytes.length;
+    const buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const p of out) {
+      if (p.settled) continue;
+      buf.writeUInt16BE(p.req.bytes.length, at);
+      p.req.bytes.copy(buf, at + 2);
+      at += 2 + p.req.bytes.length;
+    }
+    if (size > 0) conn.socket.write(buf);
+  }
+
+  private receive(conn: Conn, chunk: Buffer): void {
+    let buf = conn.rest ? Buffer.concat([conn.rest, chunk]) : chunk;
+    let at = 0;
+    while (buf.length - at >= 2) {
+      const len = buf.readUInt16BE(at);
+      if (buf.length - at - 2 < len) break;
+      this.accept(conn, buf.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    buf = buf.subarray(at);
+    conn.rest = buf.length > 0 ? Buffer.from(buf) : null;
+  }
+
+  private accept(conn: Conn, msg: Buffer): void {
+    const id = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
+    const p = conn.pending.get(id);
+    if (!p) {
+      this.counters.unmatched++;
+      return;
+    }
+    const verdict = acceptReply(msg, id, p.req.question);
+    if (!verdict.ok) {
+      p.dropped.push(verdict.reason);
+      return;
+    }
+    this.finish(p, { kind: 'response', response: verdict.response });
+  }
+
+  /**
+   * The connection is gone: it is forgotten, and its unanswered queries are sent once more on another one when
+   * it had been open (the server may close idle or busy connections at any time, RFC 7766 §6.2.3), or fail.
+   */
+  private lose(conn: Conn, why: string): void {
+    if (conn.gone) return;
+    conn.gone = true;
+    conn.socket.destroy();
+    const list = this.conns.get(conn.key);
+    const at = list?.indexOf(conn) ?? -1;
+    if (list && at >= 0) list.splice(at, 1);
+    const left = [...conn.pending.values()];
+    conn.pending.clear();
+    for (const p of left) {
+      if (p.settled) continue;
+      const error = conn.open ? `${why} with the query unanswered` : why;
+      if (!conn.open || this.resent.has(p) || this.closed) {
+        conn.pending.set(p.id, p); // so finish() finds it where it was
+        this.finish(p, { kind: 'network', error });
+        continue;
+      }
+      this.resent.add(p);
+      this.resend(p, error);
+    }
+  }
+
+  private resend(p: Pending<Conn>, error: string): void {
+    let conn: Conn;
+    try {
+      conn = this.channelFor(p.req);
+    } catch (err) {
+      p.channel.pending.set(p.id, p);
+      this.finish(p, { kind: 'network', error: `${error}; reconnecting failed: ${(err as Error).message}` });
+      return;
+    }
+    p.channel = conn;
+    let id = p.id;
+    while (conn.pending.has(id)) id = (id + 1) & 0xffff;
+    if (id !== p.id) {
+      p.id = id;
+      p.req = { ...p.req, id };
+      p.req.bytes.writeUInt16BE(id, 0);
+    }
+    conn.pending.set(id, p);
+    this.transmit(p);
+  }
+}
