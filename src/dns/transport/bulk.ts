@@ -42,12 +42,19 @@ export interface Pending<C extends Channel<C>> {
 }
 
 /** How a query ends, before the pool adds transport, time and drops. */
-export type Ending = { kind: 'response'; response: DnsResponse } | { kind: 'timeout' } | { kind: 'network'; error: string };
+export type Ending =
+  { kind: 'response'; response: DnsResponse } | { kind: 'timeout' } | { kind: 'network'; error: string };
 
 /** A queue of deadlines for one time limit: sent in order, so they expire in order. */
 interface DeadlineQueue<C extends Channel<C>> {
   items: Pending<C>[];
   head: number;
+}
+
+/** A query waiting for room; `gone` once its caller aborted. */
+interface Waiter {
+  go: () => void;
+  gone: boolean;
 }
 
 /** Any shared transport a resolver can send its questions through. */
@@ -66,7 +73,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   protected readonly counters = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, inflight: 0 };
   private readonly maxInflight: number;
   private readonly deadlines = new Map<number, DeadlineQueue<C>>();
-  private readonly waiting: { go: () => void }[] = [];
+  private readonly waiting: Waiter[] = [];
   /** Waiters let in whose query is not sent yet: room is held for them. */
   private admitted = 0;
   private waitingHead = 0;
@@ -79,7 +86,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   }
 
   get stats(): BulkStats {
-    return { ...this.counters, queued: this.waiting.length - this.waitingHead };
+    let queued = 0;
+    for (let i = this.waitingHead; i < this.waiting.length; i++) if (!this.waiting[i]!.gone) queued++;
+    return { ...this.counters, queued };
   }
 
   /** The channel a query to this server goes on; throws for a server the socket layer refuses. */
@@ -112,8 +121,10 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     this.closed = true;
     await this.shutdown();
     while (this.waitingHead < this.waiting.length) {
+      const waiter = this.waiting[this.waitingHead++]!;
+      if (waiter.gone) continue;
       this.admitted++;
-      this.waiting[this.waitingHead++]!.go();
+      waiter.go();
     }
     this.stopTimer();
   }
@@ -122,15 +133,25 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     return new MxError('MX_CLOSED', `the ${this.transport.toUpperCase()} pool is closed`);
   }
 
-  /** Waits in line for room under the in-flight limit, then sends. */
+  /** Waits in line for room under the in-flight limit, then sends; an abort leaves the line at once. */
   private async exchangeWhenAdmitted(req: ExchangeRequest): Promise<ExchangeOutcome> {
-    await new Promise<void>((go) => this.waiting.push({ go }));
+    const signal = req.signal;
+    let onAbort: (() => void) | null = null;
+    await new Promise<void>((go, reject) => {
+      const waiter: Waiter = { go, gone: false };
+      this.waiting.push(waiter);
+      if (signal) {
+        onAbort = () => {
+          waiter.gone = true;
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    }).finally(() => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    });
     this.admitted--;
     if (this.closed) throw this.closedError();
-    if (req.signal?.aborted) {
-      this.admit();
-      throw req.signal.reason;
-    }
     return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
   }
 
@@ -191,9 +212,11 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   /** Lets waiting queries in while there is room. */
   private admit(): void {
     while (this.waitingHead < this.waiting.length && this.counters.inflight + this.admitted < this.maxInflight) {
+      const waiter = this.waiting[this.waitingHead++]!;
+      if (waiter.gone) continue;
       // Held now, so the room is not given twice before the waiter runs.
       this.admitted++;
-      this.waiting[this.waitingHead++]!.go();
+      waiter.go();
     }
     if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
       this.waiting.splice(0, this.waitingHead);

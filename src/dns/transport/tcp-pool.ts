@@ -72,6 +72,9 @@ export class TcpPool extends BulkPool<Conn> {
       list = [];
       this.conns.set(key, list);
     }
+    // A connection whose end the server has sent takes nothing new: its close is on the way (a restart closes
+    // every connection at once, and queries resent from the first must not land on the next).
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.socket.readableEnded) list.splice(i, 1);
     if (list.length >= this.perServer) return list[this.turn++ % list.length]!;
     const conn = this.open(key, req);
     list.push(conn);
