@@ -41,9 +41,16 @@ export function seededRng(seed: number): Rng {
 /** Fisher–Yates shuffle into a new array. */
 export function shuffle<T>(items: readonly T[], rng: Rng): T[] {
   const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
+  shuffleRange(out, 0, out.length, rng);
   return out;
+}
+
+/** Shuffles `items[start..end)` in place, exactly as `shuffle` does a copy of that range. */
+export function shuffleRange<T>(items: T[], start: number, end: number, rng: Rng): void {
+  for (let i = end - start - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = items[start + i]!;
+    items[start + i] = items[start + j]!;
+    items[start + j] = t;
+  }
 }

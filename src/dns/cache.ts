@@ -42,9 +42,29 @@ export class DnsCache<T> {
 
   /** The cached value and how many seconds it has aged, or undefined when absent or expired. */
   get(key: string): { value: T; ageSeconds: number } | undefined {
+    const now = this.clock.now();
+    const entry = this.fresh(key, now);
+    if (!entry) return undefined;
+    return { value: entry.value, ageSeconds: Math.floor((now - entry.storedAt) / 1000) };
+  }
+
+  /**
+   * The value as seen at an age, made by `view` once per entry and age and then handed out as is: callers
+   * must treat it as read-only.
+   */
+  getView(key: string, view: (value: T, ageSeconds: number) => T): T | undefined {
+    const now = this.clock.now();
+    const entry = this.fresh(key, now);
+    if (!entry) return undefined;
+    const age = Math.floor((now - entry.storedAt) / 1000);
+    if (entry.view?.age !== age) entry.view = { age, value: view(entry.value, age) };
+    return entry.view.value;
+  }
+
+  /** The live entry for a key (an expired one is dropped), moved towards the young end when due. */
+  private fresh(key: string, now: number): Entry<T> | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    const now = this.clock.now();
     if (now >= entry.expiresAt) {
       this.entries.delete(key);
       return undefined;
@@ -58,20 +78,7 @@ export class DnsCache<T> {
       this.entries.delete(key);
       this.entries.set(key, entry);
     }
-    return { value: entry.value, ageSeconds: Math.floor((now - entry.storedAt) / 1000) };
-  }
-
-  /**
-   * The value as seen at an age, made by `view` once per entry and age and then handed out as is: callers
-   * must treat it as read-only.
-   */
-  getView(key: string, view: (value: T, ageSeconds: number) => T): T | undefined {
-    const hit = this.get(key);
-    if (!hit) return undefined;
-    const entry = this.entries.get(key)!;
-    if (entry.view?.age !== hit.ageSeconds)
-      entry.view = { age: hit.ageSeconds, value: view(hit.value, hit.ageSeconds) };
-    return entry.view.value;
+    return entry;
   }
 
   set(key: string, value: T, ttlSeconds: number): void {

@@ -154,7 +154,8 @@ export function createResolver(options: ResolverOptions): Resolver {
     signal?: AbortSignal,
   ): Promise<ExchangeOutcome> {
     const pool = options.tcp && options.pool?.transport !== 'tcp' ? undefined : options.pool;
-    const req = { server, question, ...encodeQuery(question, pool ? pooledQuery : freshQuery), timeoutMs, signal };
+    const { id, bytes } = encodeQuery(question, pool ? pooledQuery : freshQuery);
+    const req = { server, question, id, bytes, timeoutMs, signal };
     let outcome = pool ? await pool.exchange(req) : options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);
     if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
       // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID.

@@ -11,7 +11,7 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Rng } from '../core/random.js';
-import { seededRng, shuffle, systemRng } from '../core/random.js';
+import { seededRng, shuffleRange, systemRng } from '../core/random.js';
 import { normalizeName } from '../dns/name.js';
 import type { CallOptions, DnsOutcome, Resolver } from '../dns/resolver.js';
 import { describeFailure, isTemporary } from './failure.js';
@@ -150,7 +150,16 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     rng,
     route.warnings,
   );
-  route.hosts = await Promise.all(ordered.map((e) => resolveHost(e, ask, route.warnings)));
+  // Exchanges whose addresses are cached (most of them in a scan) are done already: no round of promises.
+  const hosts: RouteHost[] = [];
+  let waits: Promise<void>[] | null = null;
+  ordered.forEach((e, i) => {
+    const host = resolveHost(e, ask, route.warnings);
+    if (host instanceof Promise) (waits ??= []).push(host.then((h) => void (hosts[i] = h)));
+    else hosts[i] = host;
+  });
+  if (waits) await Promise.all(waits);
+  route.hosts = hosts;
 
   if (options.as && options.as.length > 0) {
     const pruned = pruneLocal(route.hosts, options.as);
@@ -202,22 +211,33 @@ export function blankRoute(domain: string): MailRoute {
  */
 export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: string[] = []): MxEntry[] {
   if (entries.length === 1) return [entries[0]!];
-  const best = new Map<string, MxEntry>();
+  // The best entry per exchange, in the order exchanges first appear (a scan orders millions of short lists:
+  // an array searched in place, with a map only for long ones).
+  const best: MxEntry[] = [];
+  const at = entries.length > 16 ? new Map<string, number>() : null;
   for (const e of entries) {
-    const seen = best.get(e.exchange);
-    if (!seen) {
-      best.set(e.exchange, e);
+    const i = at ? (at.get(e.exchange) ?? -1) : best.findIndex((b) => b.exchange === e.exchange);
+    if (i < 0) {
+      at?.set(e.exchange, best.length);
+      best.push(e);
       continue;
     }
+    const seen = best[i]!;
     const keep = e.preference < seen.preference ? e : seen;
     warnings.push(
       `${e.exchange} is listed more than once (preferences ${Math.min(seen.preference, e.preference)} and ${Math.max(seen.preference, e.preference)}); it is tried once, at ${keep.preference}`,
     );
-    best.set(e.exchange, keep);
+    best[i] = keep;
   }
-  const groups = new Map<number, MxEntry[]>();
-  for (const e of best.values()) groups.set(e.preference, [...(groups.get(e.preference) ?? []), e]);
-  return [...groups.keys()].sort((a, b) => a - b).flatMap((p) => shuffle(groups.get(p)!, rng));
+  // A stable sort keeps each preference group in that order; then each group is shuffled where it stands.
+  best.sort((x, y) => x.preference - y.preference);
+  for (let start = 0; start < best.length;) {
+    let end = start + 1;
+    while (end < best.length && best[end]!.preference === best[start]!.preference) end++;
+    shuffleRange(best, start, end, rng);
+    start = end;
+  }
+  return best;
 }
 
 type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => DnsOutcome | Promise<DnsOutcome>;
@@ -237,7 +257,7 @@ function isAddressLiteral(exchange: string): boolean {
   return isIP(bare) !== 0;
 }
 
-async function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): Promise<RouteHost> {
+function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): RouteHost | Promise<RouteHost> {
   const host: RouteHost = {
     exchange: entry.exchange,
     preference: entry.preference,
@@ -254,7 +274,14 @@ async function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): Promis
     );
     return host;
   }
-  const [a, aaaa] = await both(ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA'));
+  const pair = both(ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA'));
+  if (pair instanceof Promise) return pair.then(([a, aaaa]) => addressHost(host, a, aaaa, warnings));
+  return addressHost(host, pair[0], pair[1], warnings);
+}
+
+/** Fills in an exchange's addresses, or why it has none, from its A and AAAA outcomes. */
+function addressHost(host: RouteHost, a: DnsOutcome, aaaa: DnsOutcome, warnings: string[]): RouteHost {
+  const entry = host;
   const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
   if (chain) {
     host.canonical = chain.target;

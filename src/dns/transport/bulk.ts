@@ -102,7 +102,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
 
   /**
    * Sends the query and waits for a reply that matches it, the time limit or the caller's abort. The pool
-   * chooses the query ID (written into `req.bytes`, so the buffer must be the caller's own). Throws only the
+   * chooses the query ID (written into `req.bytes` and `req.id`, so both must be the caller's own). Throws only the
    * caller's abort reason, or MX_CLOSED after `close()`.
    */
   exchange(req: ExchangeRequest): Promise<ExchangeOutcome> {
@@ -167,9 +167,10 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     let id = this.nextId();
     while (channel.pending.has(id)) id = this.nextId();
     req.bytes.writeUInt16BE(id, 0);
+    req.id = id;
     const start = performance.now();
     const p: Pending<C> = {
-      req: { ...req, id },
+      req,
       channel,
       id,
       start,
@@ -204,9 +205,15 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       p.reject(reason);
       return;
     }
-    if (outcome.kind === 'response') this.counters.answered++;
     const elapsedMs = Math.round(performance.now() - p.start);
-    p.resolve({ ...outcome, transport: this.transport, elapsedMs, dropped: p.dropped });
+    // Built field by field: a spread costs more than the rest of this function (millions of times in a scan).
+    const transport = this.transport;
+    const dropped = p.dropped;
+    if (outcome.kind === 'response') {
+      this.counters.answered++;
+      p.resolve({ kind: 'response', response: outcome.response, transport, elapsedMs, dropped });
+    } else if (outcome.kind === 'timeout') p.resolve({ kind: 'timeout', transport, elapsedMs, dropped });
+    else p.resolve({ kind: 'network', error: outcome.error, transport, elapsedMs, dropped });
   }
 
   /** Lets waiting queries in while there is room. */

@@ -199,7 +199,7 @@ export class TcpPool extends BulkPool<Conn> {
     while (conn.pending.has(id)) id = (id + 1) & 0xffff;
     if (id !== p.id) {
       p.id = id;
-      p.req = { ...p.req, id };
+      p.req.id = id;
       p.req.bytes.writeUInt16BE(id, 0);
     }
     conn.pending.set(id, p);
