@@ -334,22 +334,38 @@ function plainOutcome(question: DnsQuestion, response: DnsResponse): DnsOutcome 
   if (response.rcode !== 'NOERROR' && response.rcode !== 'NXDOMAIN') return null;
   const c = classifyResponse(response, question.name, question.type);
   if (!('cnames' in c) || c.cnames.length > 0) return null;
-  const base = {
-    question,
-    cnames: c.cnames,
-    cached: false,
-    server: '',
-    transport: 'udp' as Transport,
-    attempts: 1,
-    elapsedMs: 0,
-    dropped: NOTHING_DROPPED,
-  };
+  // Built whole, not spread from a base: this runs for every domain of a scan.
+  const server = '';
+  const transport: Transport = 'udp';
   switch (c.kind) {
     case 'answer':
-      return { ...base, kind: 'answer', records: c.records, authenticated: response.flags.ad };
+      return {
+        question,
+        cnames: c.cnames,
+        cached: false,
+        server,
+        transport,
+        attempts: 1,
+        elapsedMs: 0,
+        dropped: NOTHING_DROPPED,
+        kind: 'answer',
+        records: c.records,
+        authenticated: response.flags.ad,
+      };
     case 'nxdomain':
     case 'nodata':
-      return { ...base, kind: c.kind, soa: c.soa };
+      return {
+        question,
+        cnames: c.cnames,
+        cached: false,
+        server,
+        transport,
+        attempts: 1,
+        elapsedMs: 0,
+        dropped: NOTHING_DROPPED,
+        kind: c.kind,
+        soa: c.soa,
+      };
     default:
       return null;
   }
