@@ -120,7 +120,7 @@ async function countLines(path: string): Promise<number> {
   let n = 0;
   let last = 0x0a;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (const byte of chunk) if (byte === 0x0a) n++;
+    for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) n++;
     last = chunk.at(-1) ?? last;
   }
   return last === 0x0a ? n : n + 1;
