@@ -530,19 +530,25 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     const common = ['--concurrency', String(CONCURRENCY)];
 
-    // (a) mxray scan
+    // (a) mxray scan: over its UDP socket pool (the default), then pipelined over TCP (`--tcp`, RFC 7766)
     const mx = mxrayCommand();
-    if (!mx.cmd) {
-      rows.push(emptyRow('mxray scan', 'skipped', mx.note));
-      say(`mxray scan: ${mx.note}`);
-    } else {
-      const out = join(dir, 'mxray.jsonl');
-      const args = [...mx.cmd.slice(1), 'scan', world.domainsFile, '--server', server, ...common, '--out', out];
-      say(`running: ${mx.cmd.join(' ')} scan … --server ${server} --concurrency ${CONCURRENCY}`);
+    for (const variant of [
+      { tool: 'mxray scan', flags: [] as string[] },
+      { tool: 'mxray scan --tcp', flags: ['--tcp'] },
+    ]) {
+      if (!mx.cmd) {
+        rows.push(emptyRow(variant.tool, 'skipped', mx.note));
+        say(`${variant.tool}: ${mx.note}`);
+        continue;
+      }
+      const out = join(dir, `mxray${variant.flags.join('')}.jsonl`);
+      const flags = [...common, ...variant.flags];
+      const args = [...mx.cmd.slice(1), 'scan', world.domainsFile, '--server', server, ...flags, '--out', out];
+      say(`running: ${mx.cmd.join(' ')} scan … --server ${server} ${flags.join(' ')}`);
       const k0 = procCpuS(pid);
       const m = await measured(mx.cmd[0]!, args, dir);
-      const row = emptyRow('mxray scan', [0, 1, 75].includes(m.code ?? -1) ? 'ok' : 'failed', mx.note);
-      row.command = `${mx.cmd.join(' ')} scan DOMAINS --server ${server} --concurrency ${CONCURRENCY} --out OUT`;
+      const row = emptyRow(variant.tool, [0, 1, 75].includes(m.code ?? -1) ? 'ok' : 'failed', mx.note);
+      row.command = `${mx.cmd.join(' ')} scan DOMAINS --server ${server} ${flags.join(' ')} --out OUT`;
       row.knotCpuS = procCpuS(pid) - k0;
       fillRow(row, m, await checkJsonl(out, world.expected, mxrayNorm), world.expected, width);
       if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;

@@ -22,6 +22,11 @@ export type {
   Resolver,
   ResolverOptions,
 } from './dns/resolver.js';
+export { UdpPool } from './dns/transport/pool.js';
+export type { UdpPoolOptions } from './dns/transport/pool.js';
+export { TcpPool } from './dns/transport/tcp-pool.js';
+export type { TcpPoolOptions } from './dns/transport/tcp-pool.js';
+export type { BulkStats, ExchangePool } from './dns/transport/bulk.js';
 export { reverseName } from './dns/reverse.js';
 export { formatServer, parseServer, systemServers } from './dns/servers.js';
 export type { DnsFlags, DnsQuestion, DnsRecord, DnsResponse, DnsServer, RecordType, Transport } from './dns/types.js';

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
+import { labDnsChannel } from '../../src/lab/dns-server.js';
 import { startCli } from '../helpers/cli.js';
 import { parseJsonl, scanZone } from '../helpers/scan-zone.js';
 
@@ -81,6 +82,24 @@ describe('mxray scan against a lab', () => {
     assert.ok(dns, r.stderr);
     assert.ok(Number(dns[2]) > 0, r.stderr);
     assert.doesNotMatch(r.stderr, /\r/, 'no progress line when stderr is not a TTY');
+  });
+
+  it('with --tcp pipelines every query over long-lived TCP connections and gives the same routes', async () => {
+    const seen: { transport: string; remote: string }[] = [];
+    const note = (m: unknown) => seen.push(m as { transport: string; remote: string });
+    labDnsChannel.subscribe(note);
+    try {
+      const r = await runScan(['--server', server(), '--concurrency', '16', '--tcp', inputFile]);
+      assert.equal(r.code, 0, r.stderr);
+      assertComplete(parseJsonl(r.stdout));
+      assert.match(r.stderr, /dns: \d+ queries sent \(0 timed out\)/);
+    } finally {
+      labDnsChannel.unsubscribe(note);
+    }
+    assert.ok(seen.length >= input.domainLine.size, `${seen.length} queries reached the lab`);
+    assert.deepEqual([...new Set(seen.map((q) => q.transport))], ['tcp']);
+    // Hundreds of queries over the pool's two connections, not a connection per query.
+    assert.ok(new Set(seen.map((q) => q.remote)).size <= 2, `${new Set(seen.map((q) => q.remote)).size} connections`);
   });
 
   it('reads a CSV column and writes CSV', async () => {
