@@ -6,7 +6,7 @@
  *    one UDP worker (test/helpers/knot.ts sets `udp-workers: 1`: with two, timings go bimodal).
  * 2. Runs the same job — per domain the MX question, then A and AAAA of each distinct exchange (or of the domain
  *    itself when it has no MX) — with each tool as a child process under /usr/bin/time:
- *    a. `mxray scan` (skipped with a note until src/cli/commands/scan.ts exists);
+ *    a. `mxray scan`, twice: over its UDP socket pool (the default) and pipelined over TCP (`--tcp`);
  *    b. Node's built-in resolver (c-ares) at the same concurrency (bench/builtin-scan.ts);
  *    c. massdns, when MASSDNS=/path/to/massdns is set (two passes: MX, then A/AAAA of the unique names).
  * 3. Checks every tool's answer for every domain against the world's truth (and so against each other):
