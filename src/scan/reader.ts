@@ -35,12 +35,17 @@ export function createScanReader(
 ): ScanReader {
   const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
   const parse = createInputParser(options.column === undefined ? {} : { column: options.column });
+  const signal = options.signal;
   let lineNo = 0;
   let ended = false;
+  // One abort listener for the whole input, not one per line: it ends the read being waited for, if any.
+  let giveUp: (() => void) | null = null;
+  const onAbort = (): void => giveUp?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
   return {
     async next(): Promise<ScanRead> {
       for (;;) {
-        const read = await nextUnlessStopped(iterator, options.signal);
+        const read = await nextUnlessStopped();
         if (read === null) return { kind: 'stopped' };
         if (read.done === true) {
           ended = true;
@@ -53,32 +58,38 @@ export function createScanReader(
       }
     },
     async close(): Promise<void> {
+      signal?.removeEventListener('abort', onAbort);
       if (!ended) await iterator.return?.();
     },
   };
-}
 
-/**
- * The next input line, or null when the scan is stopped while waiting for it: reading stdin from a terminal
- * can wait forever, and Ctrl-C must still end the scan. The pending read is abandoned (the iterator is closed
- * by the caller); its line was not scanned, so a resume takes it.
- */
-async function nextUnlessStopped(
-  iterator: AsyncIterator<string> | Iterator<string>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<string> | null> {
-  const read = Promise.resolve(iterator.next());
-  if (!signal) return read;
-  read.catch(() => undefined); // abandoned when stopped: its failure no longer matters
-  if (signal.aborted) return null;
-  let onAbort = (): void => undefined;
-  const stopped = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([read, stopped]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+  /**
+   * The next input line, or null when the scan is stopped while waiting for it: reading stdin from a terminal
+   * can wait forever, and Ctrl-C must still end the scan. The pending read is abandoned (the iterator is closed
+   * by the caller); its line was not scanned, so a resume takes it.
+   */
+  function nextUnlessStopped(): Promise<IteratorResult<string> | null> {
+    const read = Promise.resolve(iterator.next());
+    if (!signal) return read;
+    if (signal.aborted) {
+      read.catch(() => undefined); // abandoned: its failure no longer matters
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve, reject) => {
+      giveUp = () => {
+        read.catch(() => undefined);
+        resolve(null);
+      };
+      read.then(
+        (value) => {
+          giveUp = null;
+          resolve(value);
+        },
+        (err: unknown) => {
+          giveUp = null;
+          reject(err);
+        },
+      );
+    });
   }
 }
