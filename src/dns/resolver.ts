@@ -19,7 +19,7 @@ import type { QueryOptions } from './message.js';
 import { encodeQuery } from './message.js';
 import { exchangeTcp } from './transport/tcp.js';
 import type { ExchangePool } from './transport/bulk.js';
-import type { ExchangeOutcome } from './transport/types.js';
+import type { ExchangeOutcome, ExchangeRequest } from './transport/types.js';
 import { exchangeUdp } from './transport/udp.js';
 import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, Transport } from './types.js';
 import { formatServer } from './servers.js';
@@ -148,44 +148,50 @@ export function createResolver(options: ResolverOptions): Resolver {
   // The pool picks the ID itself (unique on its socket), so the CSPRNG is not spent here.
   const pooledQuery: QueryOptions = { ...freshQuery, id: 0 };
 
-  async function exchangeOnce(
-    server: DnsServer,
-    question: DnsQuestion,
-    signal?: AbortSignal,
-  ): Promise<ExchangeOutcome> {
+  /**
+   * One exchange at server `index`: a truncated UDP reply retried over TCP, the outcome published and the
+   * server's health noted. One promise step for the common case (this runs for every domain of a scan).
+   */
+  function attemptAt(index: number, question: DnsQuestion, signal?: AbortSignal): Promise<ExchangeOutcome> {
+    const server = servers[index]!;
     const pool = options.tcp && options.pool?.transport !== 'tcp' ? undefined : options.pool;
     const { id, bytes } = encodeQuery(question, pool ? pooledQuery : freshQuery);
     const req = { server, question, id, bytes, timeoutMs, signal };
-    let outcome = pool ? await pool.exchange(req) : options.tcp ? await exchangeTcp(req) : await exchangeUdp(req);
-    if (outcome.kind === 'response' && outcome.response.flags.tc && outcome.transport === 'udp') {
-      // RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID.
-      const timeLeft = Math.max(1, timeoutMs - outcome.elapsedMs);
-      const viaTcp = await exchangeTcp({ ...req, ...encodeQuery(question, freshQuery), timeoutMs: timeLeft });
-      outcome = {
-        ...viaTcp,
-        elapsedMs: outcome.elapsedMs + viaTcp.elapsedMs,
-        dropped: [...outcome.dropped, ...viaTcp.dropped],
-      };
+    const sent = pool ? pool.exchange(req) : options.tcp ? exchangeTcp(req) : exchangeUdp(req);
+    return sent.then((first) => {
+      if (first.kind === 'response' && first.response.flags.tc && first.transport === 'udp') {
+        return overTcp(req, first).then((outcome) => settle(index, question, outcome));
+      }
+      return settle(index, question, first);
+    });
+  }
+
+  /** RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID. */
+  async function overTcp(req: ExchangeRequest, truncated: ExchangeOutcome): Promise<ExchangeOutcome> {
+    const timeLeft = Math.max(1, timeoutMs - truncated.elapsedMs);
+    const viaTcp = await exchangeTcp({ ...req, ...encodeQuery(req.question, freshQuery), timeoutMs: timeLeft });
+    return {
+      ...viaTcp,
+      elapsedMs: truncated.elapsedMs + viaTcp.elapsedMs,
+      dropped: [...truncated.dropped, ...viaTcp.dropped],
+    };
+  }
+
+  function settle(index: number, question: DnsQuestion, outcome: ExchangeOutcome): ExchangeOutcome {
+    if (queryChannel.hasSubscribers) {
+      queryChannel.publish({ server: formatServer(servers[index]!), question, outcome });
     }
-    if (queryChannel.hasSubscribers) queryChannel.publish({ server: formatServer(server), question, outcome });
+    health?.record(
+      index,
+      outcome.kind === 'response' && !FAILOVER_RCODES.has(outcome.response.rcode),
+      outcome.kind === 'timeout' ? timeoutMs : outcome.elapsedMs,
+    );
     return outcome;
   }
 
   /** The server a question is asked of first: in turn, or drawn by health. */
   function firstServer(): number {
     return health ? health.pick() : next++ % servers.length;
-  }
-
-  /** One attempt at server `index`, its health noted. */
-  function attemptAt(index: number, question: DnsQuestion, signal?: AbortSignal): Promise<ExchangeOutcome> {
-    return exchangeOnce(servers[index]!, question, signal).then((out) => {
-      health?.record(
-        index,
-        out.kind === 'response' && !FAILOVER_RCODES.has(out.response.rcode),
-        out.kind === 'timeout' ? timeoutMs : out.elapsedMs,
-      );
-      return out;
-    });
   }
 
   /** Asks with retries; `first`, when given, is the first attempt already made. */

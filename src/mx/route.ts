@@ -105,7 +105,10 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     return finish();
   };
 
-  const mx = await ask(domain, 'MX');
+  // The MX question of every domain: awaited without the counting step `ask` adds (a scan makes millions).
+  const mxQuestion = { name: domain, type: 'MX' as const };
+  const mx = resolver.peek?.(mxQuestion) ?? (await resolver.resolve(mxQuestion, call));
+  queries += mx.attempts;
   const last = mx.cnames.at(-1);
   if (last) {
     route.canonical = last.target;
