@@ -340,41 +340,22 @@ function plainOutcome(question: DnsQuestion, response: DnsResponse): DnsOutcome 
   if (response.rcode !== 'NOERROR' && response.rcode !== 'NXDOMAIN') return null;
   const c = classifyResponse(response, question.name, question.type);
   if (!('cnames' in c) || c.cnames.length > 0) return null;
-  // Built whole, not spread from a base: this runs for every domain of a scan.
-  const server = '';
-  const transport: Transport = 'udp';
-  switch (c.kind) {
-    case 'answer':
-      return {
-        question,
-        cnames: c.cnames,
-        cached: false,
-        server,
-        transport,
-        attempts: 1,
-        elapsedMs: 0,
-        dropped: NOTHING_DROPPED,
-        kind: 'answer',
-        records: c.records,
-        authenticated: response.flags.ad,
-      };
-    case 'nxdomain':
-    case 'nodata':
-      return {
-        question,
-        cnames: c.cnames,
-        cached: false,
-        server,
-        transport,
-        attempts: 1,
-        elapsedMs: 0,
-        dropped: NOTHING_DROPPED,
-        kind: c.kind,
-        soa: c.soa,
-      };
-    default:
-      return null;
+  // Completed in place rather than spread from a base: this runs for every domain of a scan.
+  const outcome = {
+    question,
+    cnames: c.cnames,
+    cached: false,
+    server: '',
+    transport: 'udp' as Transport,
+    attempts: 1,
+    elapsedMs: 0,
+    dropped: NOTHING_DROPPED,
+  };
+  if (c.kind === 'answer') {
+    return Object.assign(outcome, { kind: c.kind, records: c.records, authenticated: response.flags.ad });
   }
+  if (c.kind === 'nxdomain' || c.kind === 'nodata') return Object.assign(outcome, { kind: c.kind, soa: c.soa });
+  return null;
 }
 
 /** The pause before retry round `round` (1, 2, …): 100 ms doubling to at most 1.6 s, with ±25 % jitter. */

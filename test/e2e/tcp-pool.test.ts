@@ -5,8 +5,6 @@
  * not held open by idle connections.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import net from 'node:net';
 import { after, describe, it, mock } from 'node:test';
@@ -20,7 +18,7 @@ import { TcpPool } from '../../src/dns/transport/tcp-pool.js';
 import type { DnsQuestion } from '../../src/dns/types.js';
 import { freePort } from '../helpers/ports.js';
 import type { ScriptedDns } from '../helpers/scripted-dns.js';
-import { reply, startScriptedDns } from '../helpers/scripted-dns.js';
+import { reply, runToExit, startScriptedDns } from '../helpers/scripted-dns.js';
 
 /** A DNS-over-TCP server written for one test: it counts connections and reads, and hands each query over. */
 interface RawDns {
@@ -338,26 +336,18 @@ describe('TCP pool', () => {
 
   it('does not keep a process alive once its questions are answered', async () => {
     const s = await scripted((query) => [reply(query, [addressOf(query)])]);
-    const script = `
+    const r = await runToExit(
+      `
       import { TcpPool } from './src/dns/transport/tcp-pool.ts';
       import { createResolver } from './src/dns/resolver.ts';
-      const r = createResolver({ servers: [{ host: '127.0.0.1', port: ${s.port} }], pool: new TcpPool() });
+      const r = createResolver({ servers: [{ host: '127.0.0.1', port: PORT }], pool: new TcpPool() });
       const o = await r.resolve({ name: 'h7.example.test', type: 'A' });
       console.log(o.kind, o.transport, o.kind === 'answer' ? o.records[0].data : '');
-    `;
-    // Asynchronously: the scripted server lives in this process and must keep answering.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const [code] = (await once(child, 'exit')) as [number | null];
-    clearTimeout(killer);
-    assert.equal(code, 0, `the process did not exit by itself: ${stderr}`);
-    assert.equal(stdout.trim(), 'answer tcp 127.9.0.7');
+    `,
+      s.port,
+    );
+    assert.equal(r.code, 0, `the process did not exit by itself: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), 'answer tcp 127.9.0.7');
     assert.deepEqual(
       s.queries.map((x) => x.transport),
       ['tcp'],

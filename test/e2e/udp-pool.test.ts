@@ -4,8 +4,6 @@
  * fewer questions. (The resolver's validation tests run over the pool too: resolver-wire.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { isMxError } from '../../src/core/errors.js';
@@ -15,7 +13,7 @@ import { createResolver } from '../../src/dns/resolver.js';
 import { UdpPool } from '../../src/dns/transport/pool.js';
 import type { DnsQuestion } from '../../src/dns/types.js';
 import type { ScriptedDns } from '../helpers/scripted-dns.js';
-import { reply, startScriptedDns } from '../helpers/scripted-dns.js';
+import { reply, runToExit, startScriptedDns } from '../helpers/scripted-dns.js';
 
 const servers: ScriptedDns[] = [];
 async function server(script: Parameters<typeof startScriptedDns>[0]): Promise<ScriptedDns> {
@@ -146,27 +144,18 @@ describe('UDP pool', () => {
 
   it('does not keep a process alive once its questions are answered', async () => {
     const s = await server((q) => [reply(q, [addressOf(q)])]);
-    const script = `
+    const r = await runToExit(
+      `
       import { UdpPool } from './src/dns/transport/pool.ts';
       import { createResolver } from './src/dns/resolver.ts';
-      const udp = new UdpPool();
-      const r = createResolver({ servers: [{ host: '127.0.0.1', port: ${s.port} }], udp });
+      const r = createResolver({ servers: [{ host: '127.0.0.1', port: PORT }], pool: new UdpPool() });
       const o = await r.resolve({ name: 'h7.example.test', type: 'A' });
-      console.log(o.kind, o.kind === 'answer' ? o.records[0].data : '');
-    `;
-    // Asynchronously: the scripted server lives in this process and must keep answering.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code] = (await once(child, 'exit')) as [number | null];
-    clearTimeout(killer);
-    assert.equal(code, 0, `the process did not exit by itself: ${stderr}`);
-    assert.equal(stdout.trim(), 'answer 127.9.0.7');
+      console.log(o.kind, o.transport, o.kind === 'answer' ? o.records[0].data : '');
+    `,
+      s.port,
+    );
+    assert.equal(r.code, 0, `the process did not exit by itself: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), 'answer udp 127.9.0.7');
   });
 });
 

@@ -6,6 +6,8 @@ import packet from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 
 export type Reply = Buffer | null;
@@ -103,4 +105,30 @@ export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Runs `script` (an ES module, with `PORT` replaced by the scripted server's port) in a child process that must
+ * exit by itself: it resolves `h7.example.test` A through a pool it never closes and prints the outcome. The
+ * child runs asynchronously, since the scripted server lives in this process and must keep answering.
+ */
+export async function runToExit(
+  script: string,
+  port: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script.replaceAll('PORT', String(port))],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killer);
+  return { code, stdout, stderr };
 }

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { MxError } from '../../core/errors.js';
 import type { DnsResponse, Transport } from '../types.js';
 import type { ExchangeOutcome, ExchangeRequest } from './types.js';
+import { acceptReply } from './validate.js';
 
 /** Counters of a pool's life, for summaries and tests. */
 export interface BulkStats {
@@ -26,6 +27,7 @@ export interface BulkStats {
 /** A socket or connection that carries queries, each under an ID unique on it. */
 export interface Channel<C extends Channel<C>> {
   pending: Map<number, Pending<C>>;
+  socket: { ref(): unknown; unref(): unknown };
 }
 
 export interface Pending<C extends Channel<C>> {
@@ -67,6 +69,29 @@ export interface ExchangePool {
 
 const ID_BATCH = 4096;
 
+/**
+ * Collects items and hands them over together once per turn of the event loop (setImmediate, after this turn's
+ * replies are read): the pools send in bursts, which wake a server once instead of once per query.
+ */
+export class Burst<T> {
+  private items: T[] = [];
+  private due = false;
+
+  constructor(private readonly flush: (items: T[]) => void) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    if (this.due) return;
+    this.due = true;
+    setImmediate(() => {
+      this.due = false;
+      const items = this.items;
+      this.items = [];
+      this.flush(items);
+    });
+  }
+}
+
 export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   abstract readonly transport: Transport;
   protected closed = false;
@@ -80,9 +105,14 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   private timer: NodeJS.Timeout | null = null;
   private ids = new Uint16Array(0);
   private idNext = 0;
+  /** The channels of each server (`host|port`), used in turn. */
+  protected readonly channels = new Map<string, C[]>();
+  private readonly perServer: number;
+  private turn = 0;
 
-  constructor(maxInflight: number) {
+  constructor(maxInflight: number, perServer: number) {
     this.maxInflight = Math.max(1, Math.floor(maxInflight));
+    this.perServer = Math.max(1, Math.floor(perServer));
   }
 
   get stats(): BulkStats {
@@ -91,14 +121,40 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     return { ...this.counters, queued };
   }
 
-  /** The channel a query to this server goes on; throws for a server the socket layer refuses. */
-  protected abstract channelFor(req: ExchangeRequest): C;
+  /** A new channel to the server of `req`, under `key`; throws for a server the socket layer refuses. */
+  protected abstract open(req: ExchangeRequest, key: string): C;
   /** Puts the registered query on the wire (now or in the next burst). */
   protected abstract transmit(p: Pending<C>): void;
-  /** Every open socket, to hold the process open only while a query is in flight. */
-  protected abstract sockets(): Iterable<{ ref(): unknown; unref(): unknown }>;
   /** Closes the sockets (after every query in flight has been failed). */
   protected abstract shutdown(): Promise<void>;
+
+  /** Whether a channel may take new queries (one on its way out is passed over). */
+  protected usable(_channel: C): boolean {
+    return true;
+  }
+
+  /** The channel a query goes on: the server's channels in turn, a new one while there are fewer than allowed. */
+  protected channelFor(req: ExchangeRequest): C {
+    const key = `${req.server.host}|${req.server.port}`;
+    let list = this.channels.get(key);
+    if (!list) {
+      list = [];
+      this.channels.set(key, list);
+    }
+    for (let i = list.length - 1; i >= 0; i--) if (!this.usable(list[i]!)) list.splice(i, 1);
+    if (list.length >= this.perServer) return list[this.turn++ % list.length]!;
+    const channel = this.open(req, key);
+    if (!this.busy) channel.socket.unref();
+    list.push(channel);
+    return channel;
+  }
+
+  /** Forgets a channel (closed, or never opened): the next query to its server gets another. */
+  protected drop(key: string, channel: C): void {
+    const list = this.channels.get(key);
+    const at = list?.indexOf(channel) ?? -1;
+    if (list && at >= 0) list.splice(at, 1);
+  }
 
   /**
    * Sends the query and waits for a reply that matches it, the time limit or the caller's abort. The pool
@@ -152,6 +208,11 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     });
     this.admitted--;
     if (this.closed) throw this.closedError();
+    if (signal?.aborted) {
+      // Aborted between being let in and running: the room goes to the next in line.
+      this.admit();
+      throw signal.reason;
+    }
     return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
   }
 
@@ -191,6 +252,20 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
     this.transmit(p);
+  }
+
+  /** The query in flight a reply is for, by its ID on the channel; counted as unmatched when there is none. */
+  protected pendingFor(channel: C, msg: Buffer): Pending<C> | undefined {
+    const p = channel.pending.get(msg.length >= 2 ? msg.readUInt16BE(0) : -1);
+    if (!p) this.counters.unmatched++;
+    return p;
+  }
+
+  /** Validates a reply to its query (ID, question, well-formed): settles the query, or drops and lists it. */
+  protected answer(p: Pending<C>, msg: Buffer): void {
+    const verdict = acceptReply(msg, p.id, p.req.question);
+    if (verdict.ok) this.finish(p, { kind: 'response', response: verdict.response });
+    else p.dropped.push(verdict.reason);
   }
 
   /** Settles a query once: with an outcome, or (outcome null) by rejecting with the caller's abort reason. */
@@ -274,12 +349,12 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   }
 
   protected ref(): void {
-    for (const s of this.sockets()) s.ref();
+    for (const list of this.channels.values()) for (const c of list) c.socket.ref();
     this.timer?.ref();
   }
 
   protected unref(): void {
-    for (const s of this.sockets()) s.unref();
+    for (const list of this.channels.values()) for (const c of list) c.socket.unref();
     this.timer?.unref();
   }
 

@@ -13,9 +13,8 @@
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import type { Channel, Pending } from './bulk.js';
-import { BulkPool } from './bulk.js';
+import { BulkPool, Burst } from './bulk.js';
 import type { ExchangeRequest } from './types.js';
-import { acceptReply } from './validate.js';
 
 export interface TcpPoolOptions {
   /** Connections per server. Default 2. */
@@ -37,80 +36,52 @@ interface Conn extends Channel<Conn> {
 
 export class TcpPool extends BulkPool<Conn> {
   readonly transport = 'tcp' as const;
-  private readonly perServer: number;
-  private readonly conns = new Map<string, Conn[]>();
   private readonly resent = new WeakSet<Pending<Conn>>();
-  private turn = 0;
-  private dirty: Conn[] = [];
-  private flushing = false;
+  private readonly dirty = new Burst<Conn>((conns) => {
+    for (const c of conns) this.write(c);
+  });
 
   constructor(options: TcpPoolOptions = {}) {
-    super(options.maxInflight ?? 2048);
-    this.perServer = Math.max(1, Math.floor(options.connections ?? 2));
-  }
-
-  protected *sockets(): Iterable<Socket> {
-    for (const list of this.conns.values()) for (const c of list) yield c.socket;
+    super(options.maxInflight ?? 2048, options.connections ?? 2);
   }
 
   protected shutdown(): Promise<void> {
-    for (const list of this.conns.values()) {
+    for (const list of this.channels.values()) {
       for (const conn of list) {
         conn.gone = true;
         for (const p of conn.pending.values()) this.finish(p, { kind: 'network', error: 'the TCP pool was closed' });
         conn.socket.destroy();
       }
     }
-    this.conns.clear();
+    this.channels.clear();
     return Promise.resolve();
   }
 
-  protected channelFor(req: ExchangeRequest): Conn {
-    const key = `${req.server.host}|${req.server.port}`;
-    let list = this.conns.get(key);
-    if (!list) {
-      list = [];
-      this.conns.set(key, list);
-    }
-    // A connection whose end the server has sent takes nothing new: its close is on the way (a restart closes
-    // every connection at once, and queries resent from the first must not land on the next).
-    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.socket.readableEnded) list.splice(i, 1);
-    if (list.length >= this.perServer) return list[this.turn++ % list.length]!;
-    const conn = this.open(key, req);
-    list.push(conn);
-    return conn;
+  /**
+   * A connection whose end the server has sent takes nothing new: its close is on the way (a restart closes
+   * every connection at once, and queries resent from the first must not land on the next).
+   */
+  protected override usable(conn: Conn): boolean {
+    return !conn.socket.readableEnded;
   }
 
-  private open(key: string, req: ExchangeRequest): Conn {
+  protected open(req: ExchangeRequest, key: string): Conn {
     // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
     const socket = connect({ host: req.server.host, port: req.server.port, noDelay: true });
     const conn: Conn = { socket, key, open: false, gone: false, pending: new Map(), out: [], rest: null };
     socket.on('connect', () => {
       conn.open = true;
-      if (conn.out.length > 0) this.markDirty(conn);
+      if (conn.out.length > 0) this.dirty.push(conn);
     });
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
     socket.on('error', (err) => this.lose(conn, err.message));
     socket.on('close', () => this.lose(conn, 'the server closed the connection'));
-    if (!this.busy) socket.unref();
     return conn;
   }
 
   protected transmit(p: Pending<Conn>): void {
     p.channel.out.push(p);
-    if (p.channel.open) this.markDirty(p.channel);
-  }
-
-  private markDirty(conn: Conn): void {
-    this.dirty.push(conn);
-    if (this.flushing) return;
-    this.flushing = true;
-    setImmediate(() => {
-      this.flushing = false;
-      const dirty = this.dirty;
-      this.dirty = [];
-      for (const c of dirty) this.write(c);
-    });
+    if (p.channel.open) this.dirty.push(p.channel);
   }
 
   /** One write for every query queued on the connection: each message behind its two-octet length. */
@@ -137,26 +108,13 @@ export class TcpPool extends BulkPool<Conn> {
     while (buf.length - at >= 2) {
       const len = buf.readUInt16BE(at);
       if (buf.length - at - 2 < len) break;
-      this.accept(conn, buf.subarray(at + 2, at + 2 + len));
+      const msg = buf.subarray(at + 2, at + 2 + len);
+      const p = this.pendingFor(conn, msg);
+      if (p) this.answer(p, msg);
       at += 2 + len;
     }
     buf = buf.subarray(at);
     conn.rest = buf.length > 0 ? Buffer.from(buf) : null;
-  }
-
-  private accept(conn: Conn, msg: Buffer): void {
-    const id = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
-    const p = conn.pending.get(id);
-    if (!p) {
-      this.counters.unmatched++;
-      return;
-    }
-    const verdict = acceptReply(msg, id, p.req.question);
-    if (!verdict.ok) {
-      p.dropped.push(verdict.reason);
-      return;
-    }
-    this.finish(p, { kind: 'response', response: verdict.response });
   }
 
   /**
@@ -167,9 +125,7 @@ export class TcpPool extends BulkPool<Conn> {
     if (conn.gone) return;
     conn.gone = true;
     conn.socket.destroy();
-    const list = this.conns.get(conn.key);
-    const at = list?.indexOf(conn) ?? -1;
-    if (list && at >= 0) list.splice(at, 1);
+    this.drop(conn.key, conn);
     const left = [...conn.pending.values()];
     conn.pending.clear();
     for (const p of left) {
