@@ -125,17 +125,15 @@ export class DnsCache<T> {
 
   /**
    * Like `through`, but a hit (or a joined look-up) returns `view(value, ageSeconds)`, made once per entry and
-   * age (see `getView`); a miss returns the loaded value itself. `store: false` joins and de-duplicates
-   * look-ups in flight without keeping the result.
+   * age (see `getView`); a miss returns the loaded value itself. `shared` is the same without keeping anything.
    */
   async throughView(
     key: string,
     load: () => Promise<T>,
     ttlOf: (value: T) => number,
     view: (value: T, ageSeconds: number) => T,
-    store = true,
   ): Promise<T> {
-    const hit = store ? this.getView(key, view) : undefined;
+    const hit = this.getView(key, view);
     if (hit !== undefined) {
       this.hits++;
       return hit;
@@ -146,7 +144,27 @@ export class DnsCache<T> {
       return view(await pending, 0);
     }
     this.misses++;
-    return this.load(key, load, store ? ttlOf : () => 0);
+    return this.load(key, load, ttlOf);
+  }
+
+  /**
+   * Joins a look-up of `key` already in flight (its value seen through `view` at age 0), or runs `load` as the
+   * one later callers join. Nothing is kept once it settles.
+   */
+  shared(key: string, load: () => Promise<T>, view: (value: T, ageSeconds: number) => T): Promise<T> {
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.hits++;
+      return pending.then((value) => view(value, 0));
+    }
+    this.misses++;
+    const promise = load();
+    this.inflight.set(key, promise);
+    const forget = (): void => {
+      if (this.inflight.get(key) === promise) this.inflight.delete(key);
+    };
+    promise.then(forget, forget);
+    return promise;
   }
 
   private async load(key: string, load: () => Promise<T>, ttlOf: (value: T) => number): Promise<T> {

@@ -286,9 +286,9 @@ export function createResolver(options: ResolverOptions): Resolver {
   function resolve(question: DnsQuestion, call: CallOptions = {}): Promise<DnsOutcome> {
     if (call.signal?.aborted) return Promise.reject(call.signal.reason as Error);
     const store = options.cacheable?.(question) ?? true;
-    if (!store) return resolveStraight(question, call);
     const key = `${question.name}|${question.type}`;
-    return cache.throughView(key, () => resolveUncached(question, call), cacheTtl, ageOutcome, store);
+    if (!store) return cache.shared(key, () => resolveStraight(question, call), ageOutcome);
+    return cache.throughView(key, () => resolveUncached(question, call), cacheTtl, ageOutcome);
   }
 
   /**

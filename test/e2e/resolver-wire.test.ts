@@ -75,6 +75,23 @@ for (const pooled of [false, true]) {
       assert.equal(o.attempts, 1);
     });
 
+    it('joins a question already in flight even when the cache does not keep it, and keeps nothing', async () => {
+      const s = await server(async (q) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return [good(q)];
+      });
+      const r = createResolver({ servers: [s], timeoutMs: 500, cacheable: (q) => q.type !== 'MX' });
+      const question = { name: 'example.test', type: 'MX' as const };
+      const [a, b] = await Promise.all([r.resolve(question), r.resolve(question)]);
+      assert.equal(s.queries.length, 1, 'one query for both callers');
+      assert.equal(a.kind, 'answer');
+      assert.equal(b.kind, 'answer');
+      assert.deepEqual([a.cached, b.cached], [false, true]);
+      await r.resolve(question);
+      assert.equal(s.queries.length, 2, 'not kept once answered');
+      assert.equal(r.cache.size, 0);
+    });
+
     it('sends EDNS0 with a 1232-octet buffer and a random ID', async () => {
       const seen: DecodedPacket[] = [];
       const s = await server((q) => {

@@ -11,9 +11,11 @@ import { seededRng } from '../../src/core/random.js';
 import { encodeQuery } from '../../src/dns/message.js';
 import { createResolver } from '../../src/dns/resolver.js';
 import { UdpPool } from '../../src/dns/transport/pool.js';
+import { TcpPool } from '../../src/dns/transport/tcp-pool.js';
 import type { DnsQuestion } from '../../src/dns/types.js';
 import type { ScriptedDns } from '../helpers/scripted-dns.js';
 import { reply, runToExit, startScriptedDns } from '../helpers/scripted-dns.js';
+import { freePort } from '../helpers/ports.js';
 
 const servers: ScriptedDns[] = [];
 async function server(script: Parameters<typeof startScriptedDns>[0]): Promise<ScriptedDns> {
@@ -21,7 +23,7 @@ async function server(script: Parameters<typeof startScriptedDns>[0]): Promise<S
   servers.push(s);
   return s;
 }
-const pools: UdpPool[] = [];
+const pools: (UdpPool | TcpPool)[] = [];
 function pool(options?: ConstructorParameters<typeof UdpPool>[0]): UdpPool {
   const p = new UdpPool(options);
   pools.push(p);
@@ -196,4 +198,30 @@ describe('server health over the wire', () => {
       `the failing resolver got ${failing.queries.length} of ${good.queries.length + failing.queries.length}`,
     );
   });
+});
+
+describe('limits shared by the UDP and TCP pools', () => {
+  for (const Pool of [UdpPool, TcpPool]) {
+    it(`${Pool.name}: a queued question the socket layer refuses gives its room to the next in line`, async () => {
+      const refusing = { host: '127.0.0.1', port: await freePort() }; // nothing listens there
+      const p = new Pool({ maxInflight: 1 });
+      pools.push(p);
+      const question = { name: 'a.example.test', type: 'A' as const };
+      const to = (server: { host: string; port: number }) => ({
+        server,
+        question,
+        ...encodeQuery(question, { id: 0 }),
+        timeoutMs: 500,
+      });
+      const first = p.exchange(to(refusing));
+      const impossible = p.exchange(to({ host: '127.0.0.1', port: 70000 }));
+      const behind = p.exchange(to(refusing));
+      assert.equal((await first).kind, 'network');
+      assert.match(((await impossible) as { error: string }).error, /port/i);
+      const last = await Promise.race([behind, sleep(3000).then(() => 'still waiting')]);
+      assert.notEqual(last, 'still waiting');
+      assert.equal(p.stats.queued, 0);
+      assert.equal(p.stats.inflight, 0);
+    });
+  }
 });

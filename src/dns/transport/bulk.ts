@@ -68,6 +68,7 @@ export interface ExchangePool {
 }
 
 const ID_BATCH = 4096;
+const MAX_IDS = 65_536;
 
 /**
  * Collects items and hands them over together once per turn of the event loop (setImmediate, after this turn's
@@ -111,7 +112,8 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   private turn = 0;
 
   constructor(maxInflight: number, perServer: number) {
-    this.maxInflight = Math.max(1, Math.floor(maxInflight));
+    // At most 65,535 in flight in all: then every channel has an ID free, however the queries are spread.
+    this.maxInflight = Math.min(MAX_IDS - 1, Math.max(1, Math.floor(maxInflight)));
     this.perServer = Math.max(1, Math.floor(perServer));
   }
 
@@ -221,12 +223,13 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     try {
       channel = this.channelFor(req);
     } catch (err) {
-      // A server the socket layer refuses outright (a port out of range from a library caller).
+      // A server the socket layer refuses outright (a port out of range from a library caller). Its room
+      // under the limit was never taken: the next in line may have it.
       resolve({ kind: 'network', transport: this.transport, error: (err as Error).message, elapsedMs: 0, dropped: [] });
+      this.admit();
       return;
     }
-    let id = this.nextId();
-    while (channel.pending.has(id)) id = this.nextId();
+    const id = this.freeId(channel);
     req.bytes.writeUInt16BE(id, 0);
     req.id = id;
     const start = performance.now();
@@ -360,6 +363,13 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
 
   protected get busy(): boolean {
     return this.counters.inflight > 0;
+  }
+
+  /** An unpredictable ID not in use on the channel (one is always free: see `maxInflight`). */
+  protected freeId(channel: C): number {
+    let id = this.nextId();
+    while (channel.pending.has(id)) id = this.nextId();
+    return id;
   }
 
   /** An unpredictable 16-bit ID, from the CSPRNG in batches (one call per 4,096 queries). */

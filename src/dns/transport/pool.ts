@@ -17,7 +17,7 @@ import type { ExchangeRequest } from './types.js';
 export interface UdpPoolOptions {
   /** Sockets per server, each on its own random port. Default 4. */
   sockets?: number;
-  /** Queries in flight at most; more wait in order. Default 2048. */
+  /** Queries in flight at most (65,535 at most); more wait in order. Default 2048. */
   maxInflight?: number;
 }
 

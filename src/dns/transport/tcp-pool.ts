@@ -19,7 +19,7 @@ import type { ExchangeRequest } from './types.js';
 export interface TcpPoolOptions {
   /** Connections per server. Default 2. */
   connections?: number;
-  /** Queries in flight at most, over all connections; more wait in order. Default 2048. */
+  /** Queries in flight at most, over all connections (65,535 at most); more wait in order. Default 2048. */
   maxInflight?: number;
 }
 
@@ -151,8 +151,7 @@ export class TcpPool extends BulkPool<Conn> {
       return;
     }
     p.channel = conn;
-    let id = p.id;
-    while (conn.pending.has(id)) id = (id + 1) & 0xffff;
+    const id = conn.pending.has(p.id) ? this.freeId(conn) : p.id;
     if (id !== p.id) {
       p.id = id;
       p.req.id = id;
