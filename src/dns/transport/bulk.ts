@@ -51,7 +51,11 @@ export type Ending =
 interface DeadlineQueue<C extends Channel<C>> {
   items: Pending<C>[];
   head: number;
+  /** Length at which the answered queries are swept out (see `schedule`). */
+  sweepAt: number;
 }
+
+const SWEEP_FROM = 4096;
 
 /** A query waiting for room; `gone` once its caller aborted. */
 interface Waiter {
@@ -312,10 +316,17 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   private schedule(p: Pending<C>): void {
     let q = this.deadlines.get(p.req.timeoutMs);
     if (!q) {
-      q = { items: [], head: 0 };
+      q = { items: [], head: 0, sweepAt: SWEEP_FROM };
       this.deadlines.set(p.req.timeoutMs, q);
     }
     q.items.push(p);
+    // A query still waiting at the head (a lost datagram waits out its whole limit) holds every answered one
+    // behind it: sweep those out whenever the queue has doubled, so memory stays bounded by what is in flight.
+    if (q.items.length - q.head >= q.sweepAt) {
+      q.items = q.items.slice(q.head).filter((x) => !x.settled);
+      q.head = 0;
+      q.sweepAt = Math.max(SWEEP_FROM, 2 * q.items.length);
+    }
     if (!this.timer) this.startTimer();
   }
 
