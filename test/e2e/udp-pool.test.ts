@@ -68,6 +68,23 @@ describe('UDP pool', () => {
     assert.equal(p.stats.inflight, 0);
   });
 
+  it('does not hold answered questions behind one that waits out its time limit', async () => {
+    // The first question is never answered; 9,000 more are. Each is kept for its deadline only while unanswered.
+    const s = await server((q) => (q.questions![0]!.name === 'h0.example.test' ? [] : [reply(q, [addressOf(q)])]));
+    const p = pool({ maxInflight: 200 });
+    const silent = p.exchange(request(s, { name: 'h0.example.test', type: 'A' }, 10_000));
+    const outcomes = await Promise.all(
+      Array.from({ length: 9000 }, (_, i) =>
+        p.exchange(request(s, { name: `h${i + 1}.example.test`, type: 'A' }, 10_000)),
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o.kind === 'response').length, 9000);
+    assert.equal(p.stats.inflight, 1);
+    assert.ok(p.stats.deadlines < 4500, `${p.stats.deadlines} questions held for their deadline`);
+    await p.close();
+    assert.equal((await silent).kind, 'network');
+  });
+
   it('keeps at most maxInflight questions outstanding and queues the rest in order', async () => {
     let outstanding = 0;
     let most = 0;

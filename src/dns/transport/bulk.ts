@@ -22,6 +22,8 @@ export interface BulkStats {
   unmatched: number;
   inflight: number;
   queued: number;
+  /** Queries the time-limit queues hold, answered ones not yet swept out included (bounded: see `schedule`). */
+  deadlines: number;
 }
 
 /** A socket or connection that carries queries, each under an ID unique on it. */
@@ -124,7 +126,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   get stats(): BulkStats {
     let queued = 0;
     for (let i = this.waitingHead; i < this.waiting.length; i++) if (!this.waiting[i]!.gone) queued++;
-    return { ...this.counters, queued };
+    let deadlines = 0;
+    for (const q of this.deadlines.values()) deadlines += q.items.length - q.head;
+    return { ...this.counters, queued, deadlines };
   }
 
   /** A new channel to the server of `req`, under `key`; throws for a server the socket layer refuses. */
