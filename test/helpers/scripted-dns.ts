@@ -51,6 +51,18 @@ export function reply(
 }
 
 export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
+  // UDP picks a free port and TCP must get the same one; another program may hold it on TCP (an outgoing
+  // connection's ephemeral port), so a clash is retried on a new port, and nothing is left open.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(script);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw err;
+    }
+  }
+}
+
+async function startOnce(script: Script): Promise<ScriptedDns> {
   const queries: ScriptedDns['queries'] = [];
   const udp = createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
@@ -91,10 +103,15 @@ export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (err) {
+    udp.close();
+    throw err;
+  }
   return {
     host: '127.0.0.1',
     port,
