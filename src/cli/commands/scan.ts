@@ -41,6 +41,7 @@ import { createScanSummary } from '../../scan/summary.js';
 import type { DnsCliOptions } from '../context.js';
 import {
   addDnsOptions,
+  boundHeapGrowth,
   buildResolver,
   interruptSignal,
   parsePort,
@@ -210,6 +211,7 @@ export function registerScan(program: Command): void {
     .option('--helo <name>', 'with --what check: the name to send with EHLO (default: this host’s name)')
     .action(async (file: string, options: ScanCliOptions, command: Command) => {
       const target = queueTarget(options, command);
+      boundHeapGrowth();
       const checking = options.what === 'check';
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       const checkOnly = ['smtp', 'smtpPort', 'smtpConcurrency', 'helo'].filter(given);

@@ -11,7 +11,7 @@ import type { WorkerEvent } from '../../scan/queue/worker.js';
 import { runScanWorker } from '../../scan/queue/worker.js';
 import { createScanPool, createScanResolver } from '../../scan/resolver.js';
 import type { DnsCliOptions } from '../context.js';
-import { addDnsOptions, buildResolver, interruptSignal, parsePositiveNumber } from '../context.js';
+import { addDnsOptions, boundHeapGrowth, buildResolver, interruptSignal, parsePositiveNumber } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 interface WorkerCliOptions extends DnsCliOptions {
@@ -75,6 +75,7 @@ export function registerWorker(program: Command): void {
     )
     .action(async (options: WorkerCliOptions) => {
       const target = parseRedisUrl(options.queue);
+      boundHeapGrowth();
       const stop = interruptSignal();
       const { resolver: base, lab } = await buildResolver(options);
       // One resolver, one cache and one set of UDP sockets for every chunk of every scan this worker serves.
