@@ -172,12 +172,13 @@ export function interruptSignal(): AbortSignal {
 }
 
 /**
- * For long bulk runs (scan, worker): after each full collection, let the V8 heap grow by half of what is live
- * instead of up to four times. A scan allocates fast and keeps little (the window, the shared cache), so the
- * default growth lets garbage pile up to several times the live data before collecting it. Measured on a 100k
- * domain scan: peak RSS 172 → 125 MB at the same CPU time. A V8 flag read at every collection, so it works
- * when set at run time; it affects only this process.
+ * For long bulk runs (scan, worker): after each full collection, let the V8 heap grow by three quarters of what
+ * is live instead of up to four times. A scan allocates fast and keeps little (the window, the shared cache), so
+ * the default growth lets garbage pile up to several times the live data before collecting it. Measured on a
+ * 100k-domain scan over TCP, peak RSS / CPU: default 172 MB / 7.8 s; 200 % 153 MB / 7.6 s; 100 % 133 MB /
+ * 7.6 s; 75 % 130 MB / 8.4 s; 50 % 126 MB / 10.5 s (over UDP, 100 % still reached 148 MB). A V8 flag read at
+ * every collection, so it works when set at run time; it affects only this process.
  */
 export function boundHeapGrowth(): void {
-  v8.setFlagsFromString('--heap-growing-percent=50');
+  v8.setFlagsFromString('--heap-growing-percent=75');
 }
