@@ -81,7 +81,10 @@ const DNS_TIMEOUT_S = 2;
  * Adds the DNS options every resolving command takes. For commands that talk SMTP, `--timeout` has no default
  * (DNS keeps its 2 s; SMTP phases keep theirs) and, when given, sets both.
  */
-export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean; json?: boolean } = {}): Command {
+export function addDnsOptions(
+  cmd: Command,
+  kind: { smtpTimeout?: boolean; json?: boolean; bulk?: boolean } = {},
+): Command {
   const timeout = new Option(
     '--timeout <seconds>',
     kind.smtpTimeout ? 'time for each DNS attempt and each SMTP phase' : 'time for one attempt',
@@ -105,7 +108,12 @@ export function addDnsOptions(cmd: Command, kind: { smtpTimeout?: boolean; json?
         .default(3)
         .argParser(parsePositiveNumber('--tries', true)),
     )
-    .option('--tcp', 'use TCP only');
+    .option(
+      '--tcp',
+      kind.bulk
+        ? 'use TCP only: queries pipelined over two long-lived connections per server (RFC 7766)'
+        : 'use TCP only',
+    );
   // A command whose output is JSON lines already (scan) has no --json.
   return kind.json === false ? cmd : cmd.option('--json', 'print JSON (see the README for the shape)');
 }

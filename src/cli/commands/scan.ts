@@ -165,7 +165,7 @@ export function registerScan(program: Command): void {
         'resolve the mail route (or, with --what check, the audit) of every domain in a file (one per line, or a CSV column), streamed',
       )
       .argument('[file]', 'the input file; - or nothing for stdin', '-'),
-    { json: false },
+    { json: false, bulk: true },
   )
     .addOption(
       new Option('--concurrency <n>', 'domains in flight at most')

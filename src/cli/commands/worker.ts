@@ -48,6 +48,7 @@ export function registerWorker(program: Command): void {
     program
       .command('worker')
       .description('resolve the chunks of distributed scans (mxray scan --queue) queued on a Redis, until stopped'),
+    { bulk: true },
   )
     .addOption(
       new Option(
