@@ -244,6 +244,24 @@ describe('TCP pool', () => {
     assert.equal(p.stats.sent, 1, 'the aborted question was never sent');
   });
 
+  it('replaces a connection that stays silent past a time limit, so the next question gets an answer', async () => {
+    // The first connection is accepted and never answered (a middlebox that forgot the flow); later ones answer.
+    const s = await rawServer((query, sock, conn) => {
+      if (conn.n > 1) send(sock, reply(query, [addressOf(query)]));
+    });
+    const p = pool({ connections: 1 });
+    const waiting = p.exchange(request(s, q(2), 5000));
+    const first = await p.exchange(request(s, q(1), 300));
+    assert.equal(first.kind, 'timeout');
+    const second = await p.exchange(request(s, q(3), 2000));
+    assert.ok(second.kind === 'response', second.kind);
+    assert.equal(second.response.answers[0]!.data, answerOf(3));
+    // The question that was still waiting on the silent connection was sent again on the new one.
+    const resent = await waiting;
+    assert.ok(resent.kind === 'response', resent.kind);
+    assert.equal(s.connections, 2);
+  });
+
   it('fails questions at once when the connection is refused', async () => {
     const port = await freePort(); // was listened on, and is closed now
     const p = pool();
@@ -258,11 +276,14 @@ describe('TCP pool', () => {
   });
 
   it('times out a question near its limit and counts a late reply as unmatched', async () => {
+    // h1 is answered after 600 ms; h2 at once, so the connection is alive and kept when h1 times out.
     const s = await rawServer((query, sock) => {
-      setTimeout(() => send(sock, reply(query, [addressOf(query)])), 600);
+      const late = query.questions![0]!.name === 'h1.example.test';
+      setTimeout(() => send(sock, reply(query, [addressOf(query)])), late ? 600 : 50);
     });
-    const p = pool();
-    const o = await p.exchange(request(s, q(1), 300));
+    const p = pool({ connections: 1 });
+    const [o, other] = await Promise.all([p.exchange(request(s, q(1), 300)), p.exchange(request(s, q(2), 300))]);
+    assert.equal(other.kind, 'response');
     assert.equal(o.kind, 'timeout');
     assert.equal(o.transport, 'tcp');
     assert.ok(o.elapsedMs >= 250 && o.elapsedMs < 2000, `${o.elapsedMs} ms`);
@@ -270,7 +291,8 @@ describe('TCP pool', () => {
     assert.equal(p.stats.inflight, 0);
     for (let i = 0; i < 100 && p.stats.unmatched === 0; i++) await sleep(20);
     assert.equal(p.stats.unmatched, 1);
-    assert.equal(p.stats.answered, 0);
+    assert.equal(p.stats.answered, 1);
+    assert.equal(s.connections, 1);
   });
 
   it('drops replies with a wrong ID or question, or malformed, and accepts the right one after them', async () => {

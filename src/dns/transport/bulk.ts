@@ -138,6 +138,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   /** Closes the sockets (after every query in flight has been failed). */
   protected abstract shutdown(): Promise<void>;
 
+  /** Called after a query ends by its time limit (its channel may be at fault). */
+  protected timedOut(_p: Pending<C>): void {}
+
   /** Whether a channel may take new queries (one on its way out is passed over). */
   protected usable(_channel: C): boolean {
     return true;
@@ -344,6 +347,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
         if (!p.settled) {
           this.counters.timedOut++;
           this.finish(p, { kind: 'timeout' });
+          this.timedOut(p);
         }
       }
       if (q.head === q.items.length) this.deadlines.delete(limit);

@@ -12,6 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Channel, Pending } from './bulk.js';
 import { BulkPool, Burst } from './bulk.js';
 import type { ExchangeRequest } from './types.js';
@@ -32,6 +33,8 @@ interface Conn extends Channel<Conn> {
   out: Pending<Conn>[];
   /** Octets of a reply not complete yet. */
   rest: Buffer | null;
+  /** When the connection last brought data (at first, when it was made: before any query on it was sent). */
+  heard: number;
 }
 
 export class TcpPool extends BulkPool<Conn> {
@@ -68,7 +71,16 @@ export class TcpPool extends BulkPool<Conn> {
   protected open(req: ExchangeRequest, key: string): Conn {
     // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
     const socket = connect({ host: req.server.host, port: req.server.port, noDelay: true });
-    const conn: Conn = { socket, key, open: false, gone: false, pending: new Map(), out: [], rest: null };
+    const conn: Conn = {
+      socket,
+      key,
+      open: false,
+      gone: false,
+      pending: new Map(),
+      out: [],
+      rest: null,
+      heard: performance.now(),
+    };
     socket.on('connect', () => {
       conn.open = true;
       if (conn.out.length > 0) this.dirty.push(conn);
@@ -103,6 +115,7 @@ export class TcpPool extends BulkPool<Conn> {
   }
 
   private receive(conn: Conn, chunk: Buffer): void {
+    conn.heard = performance.now();
     let buf = conn.rest ? Buffer.concat([conn.rest, chunk]) : chunk;
     let at = 0;
     while (buf.length - at >= 2) {
@@ -115,6 +128,18 @@ export class TcpPool extends BulkPool<Conn> {
     }
     buf = buf.subarray(at);
     conn.rest = buf.length > 0 ? Buffer.from(buf) : null;
+  }
+
+  /**
+   * A query timed out on a connection that has brought nothing since before the query was sent: the connection
+   * is taken as dead (a middlebox that forgot it, a server that stopped reading) and replaced, so retries do not
+   * go down the same hole; its other queries are sent once more on the new one.
+   */
+  protected override timedOut(p: Pending<Conn>): void {
+    const conn = p.channel;
+    if (!conn.gone && conn.open && conn.heard <= p.start) {
+      this.lose(conn, `no reply on the connection for ${Math.round(performance.now() - conn.heard)} ms`);
+    }
   }
 
   /**
