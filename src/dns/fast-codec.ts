@@ -252,25 +252,39 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
   const qtype = QUESTION_TYPES.get(buf.readUInt16BE(qname.next));
   if (qtype === undefined) return null;
   let at = qname.next + 4;
-  const answers: DnsRecord[] = [];
+  const sections: DnsRecord[][] = [[], [], []];
   let opt: { udpSize: number; extendedRcode: number } | null = null;
-  // The answer section is read now; the authority and additional sections are only checked (by the same rules,
-  // so the same messages are refused) and read when first asked for: a resolver rarely looks at them, and a
-  // server's additional addresses are most of what there is to read in an MX reply.
-  let later = -1;
   for (let s = 0; s < 3; s++) {
-    if (s === 1) later = at;
+    const list = sections[s]!;
     for (let i = 0; i < counts[s]!; i++) {
-      const head = s === 0 ? readRecordInto(buf, at, answers) : checkRecord(buf, at);
-      if (head === null) return null;
-      at = head.end;
-      if (head.opt && s === 2 && opt === null) opt = head.opt;
+      const owner = readName(buf, at, false);
+      if (!owner || owner.next + 10 > buf.length) return null;
+      const head = owner.next;
+      const type = buf.readUInt16BE(head);
+      const klass = buf.readUInt16BE(head + 2);
+      const ttl = buf.readUInt32BE(head + 4);
+      const start = head + 10;
+      const end = start + buf.readUInt16BE(head + 8);
+      if (end > buf.length) return null;
+      at = end;
+      if (type === OPT) {
+        if (end !== start) return null; // EDNS options: dns-packet's business
+        if (s === 2 && opt === null) opt = { udpSize: klass, extendedRcode: ttl >>> 24 };
+        continue;
+      }
+      const name = DECODED.get(type);
+      if (name === undefined) return null;
+      const data = readData(buf, type, start, end);
+      if (data === null) return null;
+      // The top bit of the class is mDNS's cache-flush bit to dns-packet; class IN only, as decodeResponse keeps.
+      if ((klass & 0x7fff) !== 1) continue;
+      list.push({ name: owner.name, type: name, class: 'IN', ttl, data });
     }
   }
   const code = opt ? (opt.extendedRcode << 4) | (flags & 0xf) : flags & 0xf;
   const rcode = RCODES[code];
   if (rcode === undefined) return null;
-  const response = {
+  return {
     id: buf.readUInt16BE(0),
     rcode,
     flags: {
@@ -283,115 +297,10 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
       cd: (flags & 0x0010) !== 0,
     },
     question: { name: qname.name, type: qtype },
-    answers,
-    authority: NONE,
-    additional: NONE,
+    answers: sections[0]!,
+    authority: sections[1]!,
+    additional: sections[2]!,
     ednsUdpSize: opt ? opt.udpSize : null,
     size: buf.length,
   };
-  if (counts[1] + counts[2] > 0) readLater(response, buf, later, counts[1], counts[2]);
-  else {
-    response.authority = [];
-    response.additional = [];
-  }
-  return response;
-}
-
-const NONE: DnsRecord[] = [];
-
-/** Where a record ends, and its EDNS fields when it is an OPT record. */
-interface RecordEnd {
-  end: number;
-  opt: { udpSize: number; extendedRcode: number } | null;
-}
-
-/**
- * Reads the record at `at`, pushing it onto `list` when it is of class IN (an OPT record is not listed). Null when
- * the record is not well-formed or is of a type this codec leaves to dns-packet.
- */
-function readRecordInto(buf: Buffer, at: number, list: DnsRecord[] | null): RecordEnd | null {
-  const owner = list ? readName(buf, at, false) : null;
-  const next = list ? (owner?.next ?? -1) : walkName(buf, at, NO_LABEL);
-  if (next < 0 || next + 10 > buf.length) return null;
-  const type = buf.readUInt16BE(next);
-  const klass = buf.readUInt16BE(next + 2);
-  const ttl = buf.readUInt32BE(next + 4);
-  const start = next + 10;
-  const end = start + buf.readUInt16BE(next + 8);
-  if (end > buf.length) return null;
-  if (type === OPT) {
-    if (end !== start) return null; // EDNS options: dns-packet's business
-    return { end, opt: { udpSize: klass, extendedRcode: ttl >>> 24 } };
-  }
-  const name = DECODED.get(type);
-  if (name === undefined) return null;
-  if (!list) return checkData(buf, type, start, end) ? { end, opt: null } : null;
-  const data = readData(buf, type, start, end);
-  if (data === null) return null;
-  // The top bit of the class is mDNS's cache-flush bit to dns-packet; class IN only, as decodeResponse keeps.
-  if ((klass & 0x7fff) === 1) list.push({ name: owner!.name, type: name, class: 'IN', ttl, data });
-  return { end, opt: null };
-}
-
-/** Checks the record at `at` as `readRecordInto` reads it, without making strings. */
-function checkRecord(buf: Buffer, at: number): RecordEnd | null {
-  return readRecordInto(buf, at, null);
-}
-
-const NO_LABEL = (): void => undefined;
-
-/** Whether `readData` would read this rdata (the same rules, nothing made). */
-function checkData(buf: Buffer, type: number, at: number, end: number): boolean {
-  switch (type) {
-    case 1:
-      return end - at === 4;
-    case 28:
-      return end - at === 16;
-    case 15:
-      return end - at >= 3 && walkName(buf, at + 2, NO_LABEL) === end;
-    case 2:
-    case 5:
-    case 12:
-      return walkName(buf, at, NO_LABEL) === end;
-    case 6: {
-      const mname = walkName(buf, at, NO_LABEL);
-      if (mname < 0) return false;
-      const rname = walkName(buf, mname, NO_LABEL);
-      return rname >= 0 && rname + 20 === end;
-    }
-    default:
-      return false;
-  }
-}
-
-/**
- * Makes `authority` and `additional` properties read on first use (then plain values): both sections are
- * already checked. The message must not change afterwards: the transports hand over buffers of their own.
- */
-function readLater(response: DnsResponse, buf: Buffer, at: number, authorityCount: number, additionalCount: number) {
-  let read: [DnsRecord[], DnsRecord[]] | null = null;
-  const sections = (): [DnsRecord[], DnsRecord[]] => {
-    if (read) return read;
-    const authority: DnsRecord[] = [];
-    const additional: DnsRecord[] = [];
-    let offset = at;
-    for (let i = 0; i < authorityCount + additionalCount; i++) {
-      offset = readRecordInto(buf, offset, i < authorityCount ? authority : additional)!.end;
-    }
-    return (read = [authority, additional]);
-  };
-  for (const [key, index] of [
-    ['authority', 0],
-    ['additional', 1],
-  ] as const) {
-    Object.defineProperty(response, key, {
-      enumerable: true,
-      configurable: true,
-      get(this: DnsResponse) {
-        const value = sections()[index];
-        Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
-        return value;
-      },
-    });
-  }
 }
