@@ -7,8 +7,8 @@
  * wake-up each), and nothing is lost or truncated on the way.
  *
  * A connection the server closes (idle timeout, a per-connection query limit, a restart) is replaced: queries
- * it left unanswered are sent once more on a new connection, then fail as network errors. A connection that
- * never opens fails its queries at once.
+ * it left unanswered are sent once more on a new connection, then fail as network errors. So is a connection
+ * that brings nothing back for a whole time limit. A connection that never opens fails its queries at once.
  */
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
