@@ -113,14 +113,9 @@ export class DnsCache<T> {
       this.hits++;
       return { value: hit.value, cached: true, ageSeconds: hit.ageSeconds };
     }
-    const pending = this.inflight.get(key);
-    if (pending) {
-      this.hits++;
-      return { value: await pending, cached: true, ageSeconds: 0 };
-    }
-    this.misses++;
-    const value = await this.load(key, load, ttlOf);
-    return { value, cached: false, ageSeconds: 0 };
+    const joined = this.inflight.has(key);
+    const value = await this.shared(key, this.storing(key, load, ttlOf), (v) => v);
+    return { value, cached: joined, ageSeconds: 0 };
   }
 
   /**
@@ -138,18 +133,12 @@ export class DnsCache<T> {
       this.hits++;
       return hit;
     }
-    const pending = this.inflight.get(key);
-    if (pending) {
-      this.hits++;
-      return view(await pending, 0);
-    }
-    this.misses++;
-    return this.load(key, load, ttlOf);
+    return this.shared(key, this.storing(key, load, ttlOf), view);
   }
 
   /**
    * Joins a look-up of `key` already in flight (its value seen through `view` at age 0), or runs `load` as the
-   * one later callers join. Nothing is kept once it settles.
+   * one later callers join. Nothing is kept once it settles (see `through` for that).
    */
   shared(key: string, load: () => Promise<T>, view: (value: T, ageSeconds: number) => T): Promise<T> {
     const pending = this.inflight.get(key);
@@ -167,16 +156,13 @@ export class DnsCache<T> {
     return promise;
   }
 
-  private async load(key: string, load: () => Promise<T>, ttlOf: (value: T) => number): Promise<T> {
-    const promise = load();
-    this.inflight.set(key, promise);
-    try {
-      const value = await promise;
-      this.set(key, value, ttlOf(value));
-      return value;
-    } finally {
-      this.inflight.delete(key);
-    }
+  /** `load`, with its result kept for `ttlOf(result)` seconds before anyone waiting on it sees it. */
+  private storing(key: string, load: () => Promise<T>, ttlOf: (value: T) => number): () => Promise<T> {
+    return () =>
+      load().then((value) => {
+        this.set(key, value, ttlOf(value));
+        return value;
+      });
   }
 
   get size(): number {

@@ -287,15 +287,15 @@ export function createResolver(options: ResolverOptions): Resolver {
     if (call.signal?.aborted) return Promise.reject(call.signal.reason as Error);
     const store = options.cacheable?.(question) ?? true;
     const key = `${question.name}|${question.type}`;
-    if (!store) return cache.shared(key, () => resolveStraight(question, call), ageOutcome);
-    return cache.throughView(key, () => resolveUncached(question, call), cacheTtl, ageOutcome);
+    const load = () => resolveStraight(question, call);
+    return store ? cache.throughView(key, load, cacheTtl, ageOutcome) : cache.shared(key, load, ageOutcome);
   }
 
   /**
-   * A question the cache does not keep (each scanned domain's own MX): the first attempt is made at once, and
-   * a plain answer, NXDOMAIN or NODATA with no CNAME (nearly every reply) becomes the outcome straight away;
-   * anything else goes on through the general path from that attempt, so retries, failover and CNAME chains
-   * are exactly as there. The general path's layers cost a scan of millions more CPU than the exchange itself.
+   * Resolves a question not in the cache: the first attempt is made at once, and a plain answer, NXDOMAIN or
+   * NODATA with no CNAME (nearly every reply) becomes the outcome straight away; anything else goes on through
+   * the retry loop from that attempt, so retries, failover and CNAME chains are exactly as there. The loop's
+   * layers cost a scan of millions more CPU than the exchange itself.
    */
   function resolveStraight(question: DnsQuestion, call: CallOptions): Promise<DnsOutcome> {
     const start = performance.now();

@@ -168,24 +168,25 @@ describe('mxray scan against a lab', () => {
 
   it('through a path that drops 20% of queries, every domain is answered or temp-failure', async () => {
     const proxy = createSocket('udp4');
-    const upstream = createSocket('udp4');
-    const clients = new Map<string, { address: string; port: number }>();
+    // One upstream socket per client socket, so each answer goes back to the socket that asked (query IDs are
+    // only unique per socket).
+    const upstreams = new Map<string, ReturnType<typeof createSocket>>();
     let dropped = 0;
     proxy.on('message', (msg, rinfo) => {
       if (Math.random() < 0.2) {
         dropped++;
         return;
       }
-      // Keyed by the query id: answers go back to the socket that asked.
-      clients.set(String(msg.readUInt16BE(0)), { address: rinfo.address, port: rinfo.port });
+      const key = `${rinfo.address}|${rinfo.port}`;
+      let upstream = upstreams.get(key);
+      if (!upstream) {
+        upstream = createSocket('udp4');
+        upstream.on('message', (reply) => proxy.send(reply, rinfo.port, rinfo.address));
+        upstreams.set(key, upstream);
+      }
       upstream.send(msg, lab.dns.port, lab.dns.host);
     });
-    upstream.on('message', (msg) => {
-      const client = clients.get(String(msg.readUInt16BE(0)));
-      if (client) proxy.send(msg, client.port, client.address);
-    });
     await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', r));
-    await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', r));
     try {
       const port = proxy.address().port;
       const r = await runScan([
@@ -208,7 +209,7 @@ describe('mxray scan against a lab', () => {
       assert.ok(Number(dns[2]) > 0 && Number(dns[2]) <= dropped, `${dns[2]} timed out, ${dropped} dropped`);
     } finally {
       proxy.close();
-      upstream.close();
+      for (const upstream of upstreams.values()) upstream.close();
     }
   });
 });
