@@ -105,10 +105,7 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     return finish();
   };
 
-  // The MX question of every domain: awaited without the counting step `ask` adds (a scan makes millions).
-  const mxQuestion = { name: domain, type: 'MX' as const };
-  const mx = resolver.peek?.(mxQuestion) ?? (await resolver.resolve(mxQuestion, call));
-  queries += mx.attempts;
+  const mx = await ask(domain, 'MX');
   const last = mx.cnames.at(-1);
   if (last) {
     route.canonical = last.target;
@@ -284,12 +281,11 @@ function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): RouteHost | 
 
 /** Fills in an exchange's addresses, or why it has none, from its A and AAAA outcomes. */
 function addressHost(host: RouteHost, a: DnsOutcome, aaaa: DnsOutcome, warnings: string[]): RouteHost {
-  const entry = host;
   const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
   if (chain) {
     host.canonical = chain.target;
     warnings.push(
-      `${entry.exchange} is a CNAME for ${chain.target}; an MX must point at a host's own name (RFC 2181 §10.3), though senders follow it`,
+      `${host.exchange} is a CNAME for ${chain.target}; an MX must point at a host's own name (RFC 2181 §10.3), though senders follow it`,
     );
   }
   host.ipv4 = a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [];
@@ -299,12 +295,10 @@ function addressHost(host: RouteHost, a: DnsOutcome, aaaa: DnsOutcome, warnings:
   const failed = [a, aaaa].find(isTemporary);
   if (failed) {
     host.error = `temporary failure: ${describeFailure(failed)}`;
-    warnings.push(
-      `${entry.exchange}: address look-up failed (${describeFailure(failed)}); a sender would try it later`,
-    );
+    warnings.push(`${host.exchange}: address look-up failed (${describeFailure(failed)}); a sender would try it later`);
   } else {
     host.error = a.kind === 'nxdomain' ? 'the name does not exist' : 'no A or AAAA record';
-    warnings.push(`${entry.exchange} has no address (${host.error}); a sender skips it`);
+    warnings.push(`${host.exchange} has no address (${host.error}); a sender skips it`);
   }
   return host;
 }
