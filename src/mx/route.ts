@@ -79,24 +79,53 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
   options.signal?.throwIfAborted();
   const start = performance.now();
   const domain = normalizeName(input);
-  const rng = options.rng ?? (options.seed !== undefined ? seededRng(options.seed) : systemRng);
   const resolver = options.resolver;
   const call: CallOptions = { signal: options.signal };
-  let queries = 0;
+  const counted = { queries: 0 };
   // A cached answer (most exchange addresses in a scan) is taken at once, without a round of promises.
-  const ask = (name: string, type: 'MX' | 'A' | 'AAAA'): DnsOutcome | Promise<DnsOutcome> => {
+  const ask: Ask = (name, type) => {
     const question = { name, type };
     const hit = resolver.peek?.(question);
     if (hit) return hit;
     return resolver.resolve(question, call).then((o) => {
-      queries += o.attempts;
+      counted.queries += o.attempts;
       return o;
     });
   };
+  const mx = await ask(domain, 'MX');
+  return routeFromMx(domain, mx, {
+    ask,
+    facts: (exchange) => exchangeFacts(exchange, ask),
+    rng: options.rng ?? (options.seed !== undefined ? seededRng(options.seed) : systemRng),
+    as: options.as,
+    start,
+    counted,
+  });
+}
+
+/** How `routeFromMx` learns what it needs beyond the MX answer. */
+export interface RouteSources {
+  /** Asks a question (for an implicit MX: the domain's A and AAAA). */
+  ask: Ask;
+  /** What is known of an exchange (its addresses, or why it has none). */
+  facts: (exchange: string) => ExchangeFacts | Promise<ExchangeFacts>;
+  rng: Rng;
+  as?: readonly string[] | undefined;
+  /** When the route began (`performance.now()`), for `elapsedMs`. */
+  start: number;
+  /** DNS exchanges sent so far for this route, counted on by `ask` and `facts`. */
+  counted: { queries: number };
+}
+
+/**
+ * The route of `domain` from the outcome of its MX question: RFC 5321 §5.1 and RFC 7505 applied to it, the
+ * exchanges' facts gathered. `resolveRoute` is this after asking; a scan asks its own way and calls it too.
+ */
+export async function routeFromMx(domain: string, mx: DnsOutcome, sources: RouteSources): Promise<MailRoute> {
   const route = blankRoute(domain);
   const finish = (): MailRoute => {
-    route.queries = queries;
-    route.elapsedMs = Math.round(performance.now() - start);
+    route.queries = sources.counted.queries;
+    route.elapsedMs = Math.round(performance.now() - sources.start);
     return route;
   };
   const fail = (outcome: RouteOutcome, reason: string): MailRoute => {
@@ -105,7 +134,6 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     return finish();
   };
 
-  const mx = await ask(domain, 'MX');
   const last = mx.cnames.at(-1);
   if (last) {
     route.canonical = last.target;
@@ -119,50 +147,64 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
     case 'nxdomain':
       return fail('no-domain', `${target} does not exist (NXDOMAIN from ${mx.server})`);
     case 'nodata':
-      await implicitRoute(target, route, ask);
+      await implicitRoute(target, route, sources.ask);
       return finish();
     default:
       return fail('temp-failure', `the MX question failed: ${describeFailure(mx)}; a sender would retry later`);
   }
 
-  route.ttl = Math.min(...mx.records.map((r) => r.ttl));
-  const entries = mx.records.map((r) => {
+  let ttl = Infinity;
+  const entries: MxEntry[] = [];
+  let nulls = 0;
+  let nullPreference = 0;
+  for (const r of mx.records) {
+    if (r.ttl < ttl) ttl = r.ttl;
     const d = r.data as { preference?: number; exchange: string };
-    return { preference: d.preference ?? 0, exchange: d.exchange };
-  });
-
-  // RFC 7505 §3: a null MX is the only MX record; `0 .` beside others is a configuration error.
-  const nulls = entries.filter((e) => e.exchange === '');
-  if (nulls.length > 0 && nulls.length === entries.length) {
-    if (nulls.some((e) => e.preference !== 0)) {
-      route.warnings.push('the null MX has a preference other than 0 (RFC 7505 §3 says 0)');
-    }
+    const entry = { preference: d.preference ?? 0, exchange: d.exchange };
+    // RFC 7505 §3: a null MX is the only MX record; `0 .` beside others is a configuration error.
+    if (entry.exchange === '') {
+      nulls++;
+      nullPreference = Math.max(nullPreference, entry.preference);
+    } else entries.push(entry);
+  }
+  route.ttl = ttl;
+  if (nulls > 0 && entries.length === 0) {
+    if (nullPreference !== 0) route.warnings.push('the null MX has a preference other than 0 (RFC 7505 §3 says 0)');
     return fail('null-mx', `${target} publishes a null MX (RFC 7505): it accepts no mail`);
   }
-  if (nulls.length > 0) {
+  if (nulls > 0) {
     route.warnings.push(
-      `a null MX ("." exchange) stands beside ${entries.length - nulls.length} other MX record(s); RFC 7505 §3 forbids this, and the "." entry is ignored`,
+      `a null MX ("." exchange) stands beside ${entries.length} other MX record(s); RFC 7505 §3 forbids this, and the "." entry is ignored`,
     );
   }
 
-  const ordered = orderExchanges(
-    entries.filter((e) => e.exchange !== ''),
-    rng,
-    route.warnings,
+  const ordered = orderExchanges(entries, sources.rng, route.warnings);
+  // Exchanges already known (most of them in a scan) are done at once: no round of promises. Their warnings
+  // follow in the order of the hosts, however the look-ups finish.
+  const facts: (ExchangeFacts | Promise<ExchangeFacts>)[] = ordered.map((e) =>
+    isAddressLiteral(e.exchange) ? literalFacts(e) : sources.facts(e.exchange),
   );
-  // Exchanges whose addresses are cached (most of them in a scan) are done already: no round of promises.
+  const known = facts.some((f) => f instanceof Promise)
+    ? await Promise.all(facts.map((f) => Promise.resolve(f)))
+    : (facts as ExchangeFacts[]);
   const hosts: RouteHost[] = [];
-  let waits: Promise<void>[] | null = null;
-  ordered.forEach((e, i) => {
-    const host = resolveHost(e, ask, route.warnings);
-    if (host instanceof Promise) (waits ??= []).push(host.then((h) => void (hosts[i] = h)));
-    else hosts[i] = host;
-  });
-  if (waits) await Promise.all(waits);
+  for (let i = 0; i < ordered.length; i++) {
+    const f = known[i]!;
+    hosts.push({
+      exchange: f.exchange,
+      preference: ordered[i]!.preference,
+      addresses: f.addresses,
+      ipv4: f.ipv4,
+      ipv6: f.ipv6,
+      canonical: f.canonical,
+      error: f.error,
+    });
+    for (const w of f.warnings) route.warnings.push(w);
+  }
   route.hosts = hosts;
 
-  if (options.as && options.as.length > 0) {
-    const pruned = pruneLocal(route.hosts, options.as);
+  if (sources.as && sources.as.length > 0) {
+    const pruned = pruneLocal(route.hosts, sources.as);
     if (pruned) {
       route.pruned = pruned.info;
       route.hosts = pruned.hosts;
@@ -240,7 +282,24 @@ export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: 
   return best;
 }
 
-type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => DnsOutcome | Promise<DnsOutcome>;
+/** Asks one question: the outcome at once when it is known, else a promise of it. */
+export type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => DnsOutcome | Promise<DnsOutcome>;
+
+/**
+ * What a route says of one exchange, whatever its preference: its addresses, or why it has none, and the
+ * warnings that go with it. The arrays may be shared between routes (a scan keeps one per exchange): read-only.
+ */
+export interface ExchangeFacts {
+  exchange: string;
+  addresses: string[];
+  ipv4: string[];
+  ipv6: string[];
+  canonical: string | null;
+  error: string | null;
+  warnings: string[];
+  /** How long the facts hold (the least TTL of the answers, or of the negative answers' SOA; 0 after a failure). */
+  ttl: number;
+}
 
 /** Two look-ups, either already answered: waits only when one is not (Promise.all costs a round of promises). */
 function both(
@@ -257,50 +316,72 @@ function isAddressLiteral(exchange: string): boolean {
   return isIP(bare) !== 0;
 }
 
-function resolveHost(entry: MxEntry, ask: Ask, warnings: string[]): RouteHost | Promise<RouteHost> {
-  const host: RouteHost = {
+function literalFacts(entry: MxEntry): ExchangeFacts {
+  return {
     exchange: entry.exchange,
-    preference: entry.preference,
     addresses: [],
     ipv4: [],
     ipv6: [],
     canonical: null,
-    error: null,
-  };
-  if (isAddressLiteral(entry.exchange)) {
-    host.error = 'the exchange is an IP address, not a host name';
-    warnings.push(
+    error: 'the exchange is an IP address, not a host name',
+    warnings: [
       `MX ${entry.preference} ${entry.exchange} is an address literal; an MX must name a host (RFC 5321 §5.1), so senders do not use it`,
-    );
-    return host;
-  }
-  const pair = both(ask(entry.exchange, 'A'), ask(entry.exchange, 'AAAA'));
-  if (pair instanceof Promise) return pair.then(([a, aaaa]) => addressHost(host, a, aaaa, warnings));
-  return addressHost(host, pair[0], pair[1], warnings);
+    ],
+    ttl: 0,
+  };
 }
 
-/** Fills in an exchange's addresses, or why it has none, from its A and AAAA outcomes. */
-function addressHost(host: RouteHost, a: DnsOutcome, aaaa: DnsOutcome, warnings: string[]): RouteHost {
+/** An exchange's addresses (A and AAAA), or why it has none. */
+export function exchangeFacts(exchange: string, ask: Ask): ExchangeFacts | Promise<ExchangeFacts> {
+  const pair = both(ask(exchange, 'A'), ask(exchange, 'AAAA'));
+  if (pair instanceof Promise) return pair.then(([a, aaaa]) => factsOf(exchange, a, aaaa));
+  return factsOf(exchange, pair[0], pair[1]);
+}
+
+/** How long an outcome may be kept: its least TTL (the SOA's for a negative answer), 0 for a failure. */
+function keepFor(o: DnsOutcome): number {
+  if (o.kind === 'answer') return o.records.reduce((min, r) => Math.min(min, r.ttl), Infinity);
+  if (o.kind === 'nxdomain' || o.kind === 'nodata') {
+    // RFC 2308 §5: a negative answer is kept for the lesser of the SOA's TTL and its MINIMUM.
+    const soa = o.soa;
+    const minimum = (soa?.data as { minimum?: number } | undefined)?.minimum;
+    return soa ? Math.min(soa.ttl, minimum ?? soa.ttl) : 0;
+  }
+  return 0;
+}
+
+/** An exchange's facts from its A and AAAA outcomes. */
+function factsOf(exchange: string, a: DnsOutcome, aaaa: DnsOutcome): ExchangeFacts {
+  const facts: ExchangeFacts = {
+    exchange,
+    addresses: [],
+    ipv4: a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [],
+    ipv6: aaaa.kind === 'answer' ? aaaa.records.map((r) => String(r.data)) : [],
+    canonical: null,
+    error: null,
+    warnings: [],
+    ttl: Math.min(keepFor(a), keepFor(aaaa)),
+  };
   const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
   if (chain) {
-    host.canonical = chain.target;
-    warnings.push(
-      `${host.exchange} is a CNAME for ${chain.target}; an MX must point at a host's own name (RFC 2181 §10.3), though senders follow it`,
+    facts.canonical = chain.target;
+    facts.warnings.push(
+      `${exchange} is a CNAME for ${chain.target}; an MX must point at a host's own name (RFC 2181 §10.3), though senders follow it`,
     );
   }
-  host.ipv4 = a.kind === 'answer' ? a.records.map((r) => String(r.data)) : [];
-  host.ipv6 = aaaa.kind === 'answer' ? aaaa.records.map((r) => String(r.data)) : [];
-  host.addresses = [...host.ipv6, ...host.ipv4];
-  if (host.addresses.length > 0) return host;
+  facts.addresses = [...facts.ipv6, ...facts.ipv4];
+  if (facts.addresses.length > 0) return facts;
   const failed = [a, aaaa].find(isTemporary);
   if (failed) {
-    host.error = `temporary failure: ${describeFailure(failed)}`;
-    warnings.push(`${host.exchange}: address look-up failed (${describeFailure(failed)}); a sender would try it later`);
+    facts.error = `temporary failure: ${describeFailure(failed)}`;
+    facts.warnings.push(
+      `${exchange}: address look-up failed (${describeFailure(failed)}); a sender would try it later`,
+    );
   } else {
-    host.error = a.kind === 'nxdomain' ? 'the name does not exist' : 'no A or AAAA record';
-    warnings.push(`${host.exchange} has no address (${host.error}); a sender skips it`);
+    facts.error = a.kind === 'nxdomain' ? 'the name does not exist' : 'no A or AAAA record';
+    facts.warnings.push(`${exchange} has no address (${facts.error}); a sender skips it`);
   }
-  return host;
+  return facts;
 }
 
 /** No MX: the domain's own addresses, if any, are its implicit MX at preference 0 (RFC 5321 §5.1). */

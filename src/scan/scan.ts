@@ -1,16 +1,17 @@
 /**
  * @module scan/scan
- * The scan driver: routes (RFC 5321 §5.1, via `resolveRoute`) for a stream of domains with a bounded window
- * of look-ups in flight and an optional rate limit. Input is pulled only while the window has room and each
- * record is yielded as it completes, so memory stays flat however long the input is. One resolver (and so one
- * cache, with in-flight de-duplication) serves the whole scan, so the A/AAAA look-ups of mail hosts shared by
- * many domains are asked once.
+ * The scan driver: routes (RFC 5321 §5.1, as `resolveRoute` computes them: scan/lane) for a stream of domains
+ * with a bounded window of look-ups in flight and an optional rate limit. Input is pulled only while the window
+ * has room and each record is yielded as it completes, so memory stays flat however long the input is. One
+ * resolver and one table of exchanges (with in-flight de-duplication) serve the whole scan, so the A/AAAA
+ * look-ups of mail hosts shared by many domains are asked once.
  */
 import { performance } from 'node:perf_hooks';
 import { isMxError } from '../core/errors.js';
 import type { Rng } from '../core/random.js';
 import type { Resolver } from '../dns/resolver.js';
-import { resolveRoute } from '../mx/route.js';
+import type { RouteLane } from './lane.js';
+import { createRouteLane } from './lane.js';
 import type { InputParserOptions, ScanInput } from './input.js';
 import type { ScanReader } from './reader.js';
 import { createScanReader } from './reader.js';
@@ -40,6 +41,8 @@ export interface ScanOptions extends ScanDriverOptions {
   resolver: Resolver;
   /** Randomness for shuffling equal MX preferences. */
   rng?: Rng;
+  /** The routes' lane, to read its counters (default: a new one on `resolver` and `rng`). */
+  lane?: RouteLane;
 }
 
 /** The per-domain work of a scan, and the record of a line that could not be done. */
@@ -50,15 +53,11 @@ export interface ScanWork<R> {
   failed(source: ScanInput, error: string, elapsedMs: number): R;
 }
 
-interface Settled<R> {
-  id: number;
-  record: R;
-}
-
 /**
  * Scans a stream of input lines (one domain each, or CSV with `column`), yielding one record per domain line
  * in completion order; blank lines, comments and the CSV header yield nothing. Invalid names yield a record with
- * `error` set. Throws MxError MX_INVALID_ARGUMENT when the CSV header lacks the column.
+ * `error` set. Throws MxError MX_INVALID_ARGUMENT when the CSV header lacks the column. Records of domains with
+ * the same exchange share that exchange's address arrays: read them, do not change them.
  * @example
  * for await (const record of scanDomains(readLines(file), { resolver, concurrency: 64 })) {
  *   out.write(JSON.stringify(record) + '\n');
@@ -68,15 +67,20 @@ export function scanDomains(
   lines: AsyncIterable<string> | Iterable<string>,
   options: ScanOptions,
 ): AsyncGenerator<ScanRecord, void, undefined> {
-  const route: ScanWork<ScanRecord> = {
-    run: (domain) =>
-      resolveRoute(domain, {
-        resolver: options.resolver,
-        ...(options.rng ? { rng: options.rng } : {}),
-      }),
+  return flatten(scanDomainBatches(lines, options));
+}
+
+/** `scanDomains` a batch at a time (see `scanLineBatches`): what a consumer of many records a second wants. */
+export function scanDomainBatches(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: ScanOptions,
+): AsyncGenerator<ScanRecord[], void, undefined> {
+  const lane =
+    options.lane ?? createRouteLane({ resolver: options.resolver, ...(options.rng ? { rng: options.rng } : {}) });
+  return scanLineBatches(lines, options, {
+    run: (domain) => lane.route(domain),
     failed: (source, error, elapsedMs) => errorRecord(source, error, elapsedMs),
-  };
-  return scanLines(lines, options, route);
+  });
 }
 
 /**
@@ -89,7 +93,25 @@ export function scanLines<R>(
   options: ScanDriverOptions,
   work: ScanWork<R>,
 ): AsyncGenerator<R, void, undefined> {
-  // Made now, not when the first record is asked for: the reader takes the input's iterator at once.
+  return flatten(scanLineBatches(lines, options, work));
+}
+
+/** Record by record. (Not the async generator itself: the batches, made by the caller, have taken the input.) */
+async function* flatten<R>(batches: AsyncGenerator<R[], void, undefined>): AsyncGenerator<R, void, undefined> {
+  for await (const batch of batches) yield* batch;
+}
+
+/**
+ * `scanLines` a batch at a time: each batch holds the records finished since the last one (at most
+ * `concurrency`), so a consumer of tens of thousands of records a second pays one round of promises per batch,
+ * not per record. The input's iterator is taken at once.
+ */
+export function scanLineBatches<R>(
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: ScanDriverOptions,
+  work: ScanWork<R>,
+): AsyncGenerator<R[], void, undefined> {
+  // Made now, not when the first batch is asked for: the reader takes the input's iterator at once.
   return drive(createScanReader(lines, options), options, work);
 }
 
@@ -97,7 +119,7 @@ async function* drive<R>(
   reader: ScanReader,
   options: ScanDriverOptions,
   work: ScanWork<R>,
-): AsyncGenerator<R, void, undefined> {
+): AsyncGenerator<R[], void, undefined> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
   const bucket =
     options.ratePerSecond === undefined
@@ -106,55 +128,39 @@ async function* drive<R>(
   const signal = options.signal;
   // A function, not a narrowed property read: the signal may abort during any await.
   const stopped = (): boolean => signal?.aborted === true;
-  // Finished routes queue up here; the loop waits on one promise at a time. (Promise.race over every route in
-  // flight would attach a handler to each of them per completion: quadratic work, and memory held until they
-  // settle.)
+  // Finished records queue up here until they are handed out; the window counts them with the work in flight,
+  // so at most `concurrency` records are ever held. The loop waits on one promise at a time. (Promise.race over
+  // every route in flight would attach a handler to each of them per completion: quadratic work, and memory held
+  // until they settle.)
   let inflight = 0;
-  const finished: Settled<R>[] = [];
+  let finished: R[] = [];
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
-  let nextId = 0;
 
   const start = (input: ScanInput & { domain: string }): void => {
-    const id = nextId++;
     const begun = performance.now();
-    // The stop signal is not passed down: a graceful stop lets the work in flight finish.
-    const running = work.run(input.domain).then(
-      // The result is the work's own fresh object: completed in place rather than copied (a scan makes millions).
-      (result): Settled<R> => ({
-        id,
-        record: Object.assign(result, { input: input.input, line: input.line, error: null }) as R,
-      }),
-      (err: unknown): Settled<R> => {
-        if (!isMxError(err)) throw err;
-        const ms = Math.round(performance.now() - begun);
-        return { id, record: work.failed(input, err.message, ms) };
-      },
-    );
     inflight++;
-    running.then(
-      (settled) => {
-        finished.push(settled);
+    // The stop signal is not passed down: a graceful stop lets the work in flight finish.
+    work.run(input.domain).then(
+      (result) => {
+        // The result is the work's own fresh object: completed in place rather than copied (a scan makes millions).
+        finished.push(Object.assign(result, { input: input.input, line: input.line, error: null }) as R);
+        inflight--;
         wake?.();
       },
-      (error: unknown) => {
-        failure = { error };
+      (err: unknown) => {
+        inflight--;
+        if (isMxError(err)) finished.push(work.failed(input, err.message, Math.round(performance.now() - begun)));
+        else failure ??= { error: err };
         wake?.();
       },
     );
-  };
-  const nextFinished = async (): Promise<Settled<R>> => {
-    while (finished.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
-    wake = null;
-    if (failure) throw failure.error;
-    inflight--;
-    return finished.shift()!;
   };
 
   let exhausted = false;
   try {
     for (;;) {
-      while (!exhausted && !stopped() && inflight < concurrency) {
+      while (!exhausted && !stopped() && inflight + finished.length < concurrency) {
         const next = await reader.next();
         if (next.kind === 'stopped') break;
         if (next.kind === 'end') {
@@ -163,7 +169,7 @@ async function* drive<R>(
         }
         const parsed = next.input;
         if (parsed.domain === null) {
-          yield work.failed(parsed, parsed.error, 0);
+          finished.push(work.failed(parsed, parsed.error, 0));
           continue;
         }
         if (bucket) {
@@ -176,9 +182,18 @@ async function* drive<R>(
         }
         start(parsed);
       }
+      // Set by a callback: read through a cast, as TypeScript takes it for still null here.
+      const failed = failure as { error: unknown } | null;
+      if (failed) throw failed.error;
+      if (finished.length > 0) {
+        const batch = finished;
+        finished = [];
+        yield batch;
+        continue;
+      }
       if (inflight === 0) return;
-      const done = await nextFinished();
-      yield done.record;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
     }
   } finally {
     await reader.close();

@@ -33,7 +33,8 @@ import { parseRedisUrl } from '../../scan/queue/url.js';
 import { createScanPool, createScanResolver } from '../../scan/resolver.js';
 import type { ScanCheckRecord } from '../../scan/check.js';
 import type { ScanRecord } from '../../scan/record.js';
-import { scanDomains } from '../../scan/scan.js';
+import { createRouteLane } from '../../scan/lane.js';
+import { scanDomainBatches } from '../../scan/scan.js';
 import { normalizeName } from '../../dns/name.js';
 import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
 import { hostname } from 'node:os';
@@ -126,6 +127,11 @@ async function countLines(path: string): Promise<number> {
   return last === 0x0a ? n : n + 1;
 }
 
+/** Record by record as batches of one (the queue's records, the audits: a few a second, not thousands). */
+async function* singles<T>(records: AsyncIterable<T>): AsyncGenerator<T[], void, undefined> {
+  for await (const record of records) yield [record];
+}
+
 async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, 'drain');
 }
@@ -141,10 +147,12 @@ class BatchedWriter {
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  async add(text: string): Promise<void> {
+  /** Adds a record's text; true when the block is full and the caller should `flush` (and wait for it) now. */
+  add(text: string): boolean {
     this.pending += text;
-    if (this.pending.length >= 65_536) await this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), 100);
+    if (this.pending.length >= 65_536) return true;
+    this.timer ??= setTimeout(() => void this.flush(), 100);
+    return false;
   }
 
   async flush(): Promise<void> {
@@ -257,6 +265,8 @@ export function registerScan(program: Command): void {
           tcp: options.tcp === true,
           pool,
         });
+      // The routes, with the facts of each exchange kept once for the whole scan.
+      const lane = resolver && createRouteLane({ resolver });
       const stop = interruptSignal();
       // Loaded on use, and before the input is opened (a readline interface drops the lines it emits before the
       // scan takes its iterator, so nothing may be awaited between the two): BullMQ and its Redis client for a
@@ -280,24 +290,26 @@ export function registerScan(program: Command): void {
         ...column,
         ...skip,
       };
-      const local: AsyncIterable<ScanRecord | ScanCheckRecord> | null = target
+      const local: AsyncIterable<(ScanRecord | ScanCheckRecord)[]> | null = target
         ? null
         : audit
-          ? audit.scanChecks(lines, {
-              ...driver,
-              smtpConcurrency: options.smtpConcurrency,
-              check: {
-                resolver: resolver!,
-                smtp: {
-                  enabled: options.smtp,
-                  port: options.smtpPort ?? lab?.smtp?.port ?? 25,
-                  helo: normalizeName(options.helo ?? hostname()),
-                  timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+          ? singles(
+              audit.scanChecks(lines, {
+                ...driver,
+                smtpConcurrency: options.smtpConcurrency,
+                check: {
+                  resolver: resolver!,
+                  smtp: {
+                    enabled: options.smtp,
+                    port: options.smtpPort ?? lab?.smtp?.port ?? 25,
+                    helo: normalizeName(options.helo ?? hostname()),
+                    timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+                  },
+                  authoritativePort: lab?.dns.port ?? 53,
                 },
-                authoritativePort: lab?.dns.port ?? 53,
-              },
-            })
-          : scanDomains(lines, { ...driver, resolver: resolver! });
+              }),
+            )
+          : scanDomainBatches(lines, { ...driver, resolver: resolver!, lane: lane! });
       // Connected and registered before the output is opened: an unreachable Redis leaves the output untouched.
       let distributed: QueueScan | null = null;
       if (target && queue) {
@@ -357,23 +369,25 @@ export function registerScan(program: Command): void {
         if (options.format === 'csv') {
           await write(sink, checking ? renderScanCheckCsvHeader() : renderScanCsvHeader());
         }
-        const records = distributed?.records ?? local!;
-        for await (const record of records) {
-          const audited = audit && 'findings' in record ? record : null;
-          const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);
-          const text =
-            options.format === 'jsonl'
-              ? renderScanJsonl(record)
-              : audited
-                ? renderScanCheckCsvRow(audited)
-                : renderScanCsvRow(route);
-          await output.add(text);
-          summary.add(route);
-          if (audited) summary.addFindings(audited.findings);
-          done++;
-          if (record.error !== null) {
-            errors++;
-            if (invalid.length < LIST_INVALID) invalid.push(record.line);
+        const batches = distributed ? singles(distributed.records) : local!;
+        for await (const batch of batches) {
+          for (const record of batch) {
+            const audited = audit && 'findings' in record ? record : null;
+            const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);
+            const text =
+              options.format === 'jsonl'
+                ? renderScanJsonl(record)
+                : audited
+                  ? renderScanCheckCsvRow(audited)
+                  : renderScanCsvRow(route);
+            if (output.add(text)) await output.flush();
+            summary.add(route);
+            if (audited) summary.addFindings(audited.findings);
+            done++;
+            if (record.error !== null) {
+              errors++;
+              if (invalid.length < LIST_INVALID) invalid.push(record.line);
+            }
           }
           const now = performance.now();
           if (tty && now - lastDraw > 200) {
@@ -405,7 +419,13 @@ export function registerScan(program: Command): void {
           elapsedMs: performance.now() - started,
           // A distributed scan's questions are the workers'.
           ...(resolver
-            ? { dns: { queries: pool.stats.sent, timedOut: pool.stats.timedOut, cached: resolver.cache.hits } }
+            ? {
+                dns: {
+                  queries: pool.stats.sent,
+                  timedOut: pool.stats.timedOut,
+                  cached: resolver.cache.hits + (lane?.hits ?? 0),
+                },
+              }
             : {}),
         }),
       );

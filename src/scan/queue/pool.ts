@@ -9,6 +9,7 @@ import type { Rng } from '../../core/random.js';
 import type { Resolver } from '../../dns/resolver.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
+import { createRouteLane } from '../lane.js';
 import { scanDomains } from '../scan.js';
 import type { ChunkItem } from './protocol.js';
 
@@ -54,6 +55,8 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
   const waiting: Entry[] = [];
   let driving = false;
+  // One lane for the life of the process: the exchanges' facts outlast each pass.
+  const lane = createRouteLane({ resolver: options.resolver, ...(options.rng ? { rng: options.rng } : {}) });
 
   const deliver = (entry: Entry, record: ScanRecord): void => {
     const task = entry.task;
@@ -87,7 +90,7 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
           for await (const record of scanDomains(feed(), {
             resolver: options.resolver,
             concurrency,
-            ...(options.rng ? { rng: options.rng } : {}),
+            lane,
           })) {
             const entry = pass[record.line - 1];
             if (!entry || got[record.line - 1]) continue;
