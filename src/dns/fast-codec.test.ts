@@ -198,6 +198,38 @@ describe('fast response decoder', () => {
     assert.equal(fast, 2000);
   });
 
+  it('reads an additional section of addresses when it is first read, as dns-packet does at once', () => {
+    const message: WireMessage = {
+      id: 9,
+      type: 'response',
+      flags: 0x0400,
+      questions: [{ name: 'example.com', type: 'MX' }],
+      answers: [{ name: 'example.com', type: 'MX', ttl: 60, data: { preference: 10, exchange: 'mx.example.com' } }],
+      additionals: [
+        { name: 'mx.example.com', type: 'A', ttl: 60, data: '127.0.0.9' },
+        { name: 'mx.example.com', type: 'AAAA', ttl: 60, data: '::1' },
+        { name: '.', type: 'OPT', udpPayloadSize: 1232, extendedRcode: 0, flags: 0, options: [] },
+      ],
+    };
+    // In a larger buffer, as a TCP read holds several replies: what it keeps is its own copy.
+    const inner = encodeMessage(message);
+    const outer = Buffer.concat([Buffer.from([1, 2, 3]), inner, Buffer.from([4])]);
+    const bytes = outer.subarray(3, 3 + inner.length);
+    const fast = decodeResponseFast(bytes)!;
+    assert.ok(Object.getOwnPropertyDescriptor(fast, 'additional')?.get !== undefined, 'not read yet');
+    assert.equal(fast.ednsUdpSize, 1232);
+    outer.fill(0); // the reader's buffer is reused
+    assert.deepEqual(
+      fast.additional.map((r) => `${r.name} ${r.type} ${String(r.data)}`),
+      ['mx.example.com A 127.0.0.9', 'mx.example.com AAAA ::1'],
+    );
+    assert.ok(Object.getOwnPropertyDescriptor(fast, 'additional')?.get === undefined, 'a plain property once read');
+    assert.deepEqual(fast, reference(inner));
+    const again = decodeResponseFast(inner)!;
+    again.additional = [];
+    assert.deepEqual(again.additional, []);
+  });
+
   it('hands messages with uncovered types, EDNS options or rare rcodes to dns-packet', () => {
     let handed = 0;
     for (let i = 0; i < 1000; i++) {

@@ -237,54 +237,106 @@ function readData(buf: Buffer, type: number, at: number, end: number): unknown {
   }
 }
 
+/** Reads `count` records from `at`; null when one is not covered or not well-formed. OPT records go to `opt`. */
+function readRecords(
+  buf: Buffer,
+  at: number,
+  count: number,
+  list: DnsRecord[],
+  opt: { found: { udpSize: number; extendedRcode: number } | null } | null,
+): number {
+  for (let i = 0; i < count; i++) {
+    const owner = readName(buf, at, false);
+    if (!owner || owner.next + 10 > buf.length) return -1;
+    const head = owner.next;
+    const type = buf.readUInt16BE(head);
+    const klass = buf.readUInt16BE(head + 2);
+    const ttl = buf.readUInt32BE(head + 4);
+    const start = head + 10;
+    const end = start + buf.readUInt16BE(head + 8);
+    if (end > buf.length) return -1;
+    at = end;
+    if (type === OPT) {
+      if (end !== start) return -1; // EDNS options: dns-packet's business
+      if (opt && opt.found === null) opt.found = { udpSize: klass, extendedRcode: ttl >>> 24 };
+      continue;
+    }
+    const name = DECODED.get(type);
+    if (name === undefined) return -1;
+    const data = readData(buf, type, start, end);
+    if (data === null) return -1;
+    // The top bit of the class is mDNS's cache-flush bit to dns-packet; class IN only, as decodeResponse keeps.
+    if ((klass & 0x7fff) !== 1) continue;
+    list.push({ name: owner.name, type: name, class: 'IN', ttl, data });
+  }
+  return at;
+}
+
+const NO_LABEL = (): void => undefined;
+
+/**
+ * Checks an additional section of addresses only (A, AAAA, an OPT without options: what a server adds after an
+ * MX or NS answer) without decoding it: its OPT, or null when the section holds anything else or is not
+ * well-formed (then it is decoded at once, as the other sections are).
+ */
+function checkAddresses(
+  buf: Buffer,
+  at: number,
+  count: number,
+): { opt: { udpSize: number; extendedRcode: number } | null } | null {
+  let opt: { udpSize: number; extendedRcode: number } | null = null;
+  for (let i = 0; i < count; i++) {
+    const head = walkName(buf, at, NO_LABEL);
+    if (head < 0 || head + 10 > buf.length) return null;
+    const type = buf.readUInt16BE(head);
+    const length = buf.readUInt16BE(head + 8);
+    const end = head + 10 + length;
+    if (end > buf.length) return null;
+    if (type === OPT) {
+      if (length !== 0) return null;
+      opt ??= { udpSize: buf.readUInt16BE(head + 2), extendedRcode: buf.readUInt32BE(head + 4) >>> 24 };
+    } else if (!((type === 1 && length === 4) || (type === 28 && length === 16))) return null;
+    at = end;
+  }
+  return { opt };
+}
+
 /**
  * Decodes a response the way `decodeResponse` does through dns-packet, or returns null when the message holds
  * anything this codec does not cover or is not well-formed: the caller then decodes it with dns-packet.
+ * An additional section of addresses only is checked at once and decoded when first read: a bulk resolver
+ * asking MX questions gets a glue address or more with each answer and never reads them.
  */
 export function decodeResponseFast(buf: Buffer): DnsResponse | null {
   if (buf.length < 12) return null;
   const flags = buf.readUInt16BE(2);
   if ((flags & 0x8000) === 0) return null;
   if (buf.readUInt16BE(4) !== 1) return null;
-  const counts = [buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)] as const;
   const qname = readName(buf, 12, false);
   if (!qname || qname.next + 4 > buf.length) return null;
   const qtype = QUESTION_TYPES.get(buf.readUInt16BE(qname.next));
   if (qtype === undefined) return null;
-  let at = qname.next + 4;
-  const sections: DnsRecord[][] = [[], [], []];
-  let opt: { udpSize: number; extendedRcode: number } | null = null;
-  for (let s = 0; s < 3; s++) {
-    const list = sections[s]!;
-    for (let i = 0; i < counts[s]!; i++) {
-      const owner = readName(buf, at, false);
-      if (!owner || owner.next + 10 > buf.length) return null;
-      const head = owner.next;
-      const type = buf.readUInt16BE(head);
-      const klass = buf.readUInt16BE(head + 2);
-      const ttl = buf.readUInt32BE(head + 4);
-      const start = head + 10;
-      const end = start + buf.readUInt16BE(head + 8);
-      if (end > buf.length) return null;
-      at = end;
-      if (type === OPT) {
-        if (end !== start) return null; // EDNS options: dns-packet's business
-        if (s === 2 && opt === null) opt = { udpSize: klass, extendedRcode: ttl >>> 24 };
-        continue;
-      }
-      const name = DECODED.get(type);
-      if (name === undefined) return null;
-      const data = readData(buf, type, start, end);
-      if (data === null) return null;
-      // The top bit of the class is mDNS's cache-flush bit to dns-packet; class IN only, as decodeResponse keeps.
-      if ((klass & 0x7fff) !== 1) continue;
-      list.push({ name: owner.name, type: name, class: 'IN', ttl, data });
-    }
+  const answers: DnsRecord[] = [];
+  const authority: DnsRecord[] = [];
+  // An OPT counts in the additional section only (as `decodeResponse` has it); elsewhere it is passed over.
+  let at = readRecords(buf, qname.next + 4, buf.readUInt16BE(6), answers, null);
+  if (at >= 0) at = readRecords(buf, at, buf.readUInt16BE(8), authority, null);
+  if (at < 0) return null;
+  const extra = buf.readUInt16BE(10);
+  let additional: DnsRecord[] | null = null;
+  let opt: { udpSize: number; extendedRcode: number } | null;
+  const addresses = extra > 0 ? checkAddresses(buf, at, extra) : null;
+  if (addresses) opt = addresses.opt;
+  else {
+    additional = [];
+    const additionalOpt: { found: { udpSize: number; extendedRcode: number } | null } = { found: null };
+    if (readRecords(buf, at, extra, additional, additionalOpt) < 0) return null;
+    opt = additionalOpt.found;
   }
   const code = opt ? (opt.extendedRcode << 4) | (flags & 0xf) : flags & 0xf;
   const rcode = RCODES[code];
   if (rcode === undefined) return null;
-  return {
+  const response: DnsResponse = {
     id: buf.readUInt16BE(0),
     rcode,
     flags: {
@@ -297,10 +349,38 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
       cd: (flags & 0x0010) !== 0,
     },
     question: { name: qname.name, type: qtype },
-    answers: sections[0]!,
-    authority: sections[1]!,
-    additional: sections[2]!,
+    answers,
+    authority,
+    additional: additional ?? [],
     ednsUdpSize: opt ? opt.udpSize : null,
     size: buf.length,
   };
+  if (additional === null) lazyAdditional(response, buf, at, extra);
+  return response;
+}
+
+/**
+ * Makes `response.additional` decode on first read (then it is a plain property again). The message is kept
+ * until then: as it is when it owns its memory (a datagram), else copied out of the larger buffer it is in.
+ */
+function lazyAdditional(response: DnsResponse, buf: Buffer, at: number, count: number): void {
+  const own = buf.byteOffset === 0 && buf.buffer.byteLength === buf.length ? buf : Buffer.from(buf);
+  Object.defineProperty(response, 'additional', {
+    configurable: true,
+    enumerable: true,
+    get(): DnsRecord[] {
+      const list: DnsRecord[] = [];
+      readRecords(own, at, count, list, null); // checked well-formed already (checkAddresses)
+      Object.defineProperty(response, 'additional', {
+        value: list,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      return list;
+    },
+    set(value: DnsRecord[]) {
+      Object.defineProperty(response, 'additional', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
 }

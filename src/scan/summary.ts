@@ -1,12 +1,14 @@
 /**
  * @module scan/summary
  * What a scan found, aggregated as records stream past: outcome counts, the most used exchanges, the hosted-mail
- * providers behind the MX sets (`detectProvider`), and the slowest domains. Memory is bounded by the number of
+ * providers behind the MX sets (matched as `detectProvider` does), and the slowest domains. Memory is bounded by the number of
  * distinct exchanges and providers, not by the number of domains.
  */
 import type { Severity } from '../check/findings.js';
 import type { RouteOutcome } from '../mx/route.js';
-import { detectProvider } from '../zone/presets.js';
+import { providerOfExchange } from '../zone/presets.js';
+
+type Provider = NonNullable<ReturnType<typeof providerOfExchange>>;
 import type { ScanRecord } from './record.js';
 
 export interface ScanSummary {
@@ -76,7 +78,18 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     exchanges.set(name, 1);
   };
   const providers = new Map<string, { name: string; domains: number }>();
-  let slowest: ScanSummary['slowest'] = [];
+  // Each exchange's provider, asked once (the patterns are regular expressions): bounded like the counts.
+  const providerCache = new Map<string, Provider | null>();
+  const providerOf = (exchange: string): Provider | null => {
+    let p = providerCache.get(exchange);
+    if (p === undefined) {
+      if (providerCache.size >= maxExchanges) providerCache.clear();
+      p = providerOfExchange(exchange);
+      providerCache.set(exchange, p);
+    }
+    return p;
+  };
+  const slowest: ScanSummary['slowest'] = [];
   const findings = new Map<string, { severity: Severity; domains: number }>();
   let total = 0;
   let errors = 0;
@@ -89,22 +102,26 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     }
     outcomes[record.outcome]++;
     if (!record.implicit) {
-      for (const h of record.hosts) countExchange(h.exchange);
-      const match = detectProvider(
-        record.hosts.map((h) => ({ preference: h.preference, exchange: h.exchange })),
-        { domain: record.domain },
-      );
+      // The provider of the set is that of its best recognised exchange (as `detectProvider` has it): the first
+      // one in the record's order, which is by preference.
+      let match: Provider | null = null;
+      for (const h of record.hosts) {
+        countExchange(h.exchange);
+        match ??= providerOf(h.exchange);
+      }
       if (match) {
         const seen = providers.get(match.provider) ?? { name: match.name, domains: 0 };
         seen.domains++;
         providers.set(match.provider, seen);
       }
     }
-    const last = slowest.at(-1);
-    if (slowest.length < top || (last !== undefined && record.elapsedMs > last.elapsedMs)) {
-      slowest = [...slowest, { domain: record.domain, line: record.line, elapsedMs: record.elapsedMs }]
-        .sort((a, b) => b.elapsedMs - a.elapsedMs)
-        .slice(0, top);
+    // The slowest, slowest first: a new entry goes in its place, the last one out.
+    const ms = record.elapsedMs;
+    if (top > 0 && (slowest.length < top || ms > slowest[slowest.length - 1]!.elapsedMs)) {
+      let at = slowest.length;
+      while (at > 0 && slowest[at - 1]!.elapsedMs < ms) at--;
+      slowest.splice(at, 0, { domain: record.domain, line: record.line, elapsedMs: ms });
+      if (slowest.length > top) slowest.pop();
     }
   }
 

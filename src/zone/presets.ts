@@ -173,6 +173,16 @@ function providerOf(exchange: string): Pattern | null {
   return PATTERNS.find((p) => p.test.test(exchange)) ?? null;
 }
 
+/**
+ * The hosted-mail provider one exchange belongs to (a lowercase name without the trailing dot), or null: what
+ * `detectProvider` matches each exchange of a set against.
+ * @example providerOfExchange('aspmx.l.google.com')?.provider // 'google-workspace'
+ */
+export function providerOfExchange(exchange: string): { provider: ProviderId; name: string } | null {
+  const p = providerOf(exchange);
+  return p && { provider: p.provider, name: p.name };
+}
+
 /** Dense ranks of preferences (`[10, 20, 20]` → `[0, 1, 1]`): what a sender's ordering depends on. */
 function denseRanks(prefs: number[]): number[] {
   const distinct = [...new Set(prefs)].sort((a, b) => a - b);
