@@ -336,7 +336,7 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
   const code = opt ? (opt.extendedRcode << 4) | (flags & 0xf) : flags & 0xf;
   const rcode = RCODES[code];
   if (rcode === undefined) return null;
-  const response: DnsResponse = {
+  const header = {
     id: buf.readUInt16BE(0),
     rcode,
     flags: {
@@ -351,36 +351,77 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
     question: { name: qname.name, type: qtype },
     answers,
     authority,
-    additional: additional ?? [],
-    ednsUdpSize: opt ? opt.udpSize : null,
-    size: buf.length,
   };
-  if (additional === null) lazyAdditional(response, buf, at, extra);
-  return response;
+  const edns = opt ? opt.udpSize : null;
+  if (additional === null) return new LazyResponse(header, buf, at, extra, edns);
+  return { ...header, additional, ednsUdpSize: edns, size: buf.length };
 }
 
 /**
- * Makes `response.additional` decode on first read (then it is a plain property again). The message is kept
- * until then: as it is when it owns its memory (a datagram), else copied out of the larger buffer it is in.
+ * A response whose additional section (addresses only, checked well-formed) is decoded when first read. The
+ * message is kept as the view it came in: every read of a socket is a new buffer, never written again. As
+ * JSON it is the plain response.
  */
-function lazyAdditional(response: DnsResponse, buf: Buffer, at: number, count: number): void {
-  const own = buf.byteOffset === 0 && buf.buffer.byteLength === buf.length ? buf : Buffer.from(buf);
-  Object.defineProperty(response, 'additional', {
-    configurable: true,
-    enumerable: true,
-    get(): DnsRecord[] {
+class LazyResponse implements DnsResponse {
+  readonly id: number;
+  readonly rcode: string;
+  readonly flags: DnsResponse['flags'];
+  readonly question: DnsQuestion;
+  readonly answers: DnsRecord[];
+  readonly authority: DnsRecord[];
+  readonly ednsUdpSize: number | null;
+  readonly size: number;
+  #additional: DnsRecord[] | null = null;
+  #bytes: Buffer | null;
+  readonly #at: number;
+  readonly #count: number;
+
+  constructor(
+    header: Pick<DnsResponse, 'id' | 'rcode' | 'flags' | 'question' | 'answers' | 'authority'>,
+    bytes: Buffer,
+    at: number,
+    count: number,
+    ednsUdpSize: number | null,
+  ) {
+    this.id = header.id;
+    this.rcode = header.rcode;
+    this.flags = header.flags;
+    this.question = header.question;
+    this.answers = header.answers;
+    this.authority = header.authority;
+    this.ednsUdpSize = ednsUdpSize;
+    this.size = bytes.length;
+    this.#bytes = bytes;
+    this.#at = at;
+    this.#count = count;
+  }
+
+  get additional(): DnsRecord[] {
+    if (this.#additional === null) {
       const list: DnsRecord[] = [];
-      readRecords(own, at, count, list, null); // checked well-formed already (checkAddresses)
-      Object.defineProperty(response, 'additional', {
-        value: list,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-      return list;
-    },
-    set(value: DnsRecord[]) {
-      Object.defineProperty(response, 'additional', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
+      readRecords(this.#bytes!, this.#at, this.#count, list, null); // checked well-formed (checkAddresses)
+      this.#additional = list;
+      this.#bytes = null;
+    }
+    return this.#additional;
+  }
+
+  set additional(records: DnsRecord[]) {
+    this.#additional = records;
+    this.#bytes = null;
+  }
+
+  toJSON(): DnsResponse {
+    return {
+      id: this.id,
+      rcode: this.rcode,
+      flags: this.flags,
+      question: this.question,
+      answers: this.answers,
+      authority: this.authority,
+      additional: this.additional,
+      ednsUdpSize: this.ednsUdpSize,
+      size: this.size,
+    };
+  }
 }

@@ -84,7 +84,7 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
   };
 
   let hits = 0;
-  const route = async (domain: string): Promise<MailRoute> => {
+  const route = (domain: string): Promise<MailRoute> => {
     const start = performance.now();
     const counted = { queries: 0 };
     const ask: Ask = (name, type) =>
@@ -93,32 +93,27 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
         counted.queries += o.attempts;
         return o;
       });
-    const mx = await resolver.resolve({ name: domain, type: 'MX' });
-    counted.queries += mx.attempts;
-    const at = now();
-    return routeFromMx(domain, mx, {
-      ask,
-      facts: (exchange) => {
-        const hit = known.get(exchange);
-        if (hit !== undefined) {
-          if (hit.until > at) {
-            hits++;
-            return hit.facts;
-          }
-          known.delete(exchange);
+    const facts = (exchange: string): ExchangeFacts | Promise<ExchangeFacts> => {
+      const hit = known.get(exchange);
+      if (hit !== undefined) {
+        if (hit.until > now()) {
+          hits++;
+          return hit.facts;
         }
-        // A route that joins a look-up another started sends nothing: the look-up's queries are counted once.
-        const joined = loading.get(exchange);
-        if (joined) return joined.facts;
-        const job = load(exchange);
-        return job.facts.then((facts) => {
-          counted.queries += job.attempts;
-          return facts;
-        });
-      },
-      rng,
-      start,
-      counted,
+        known.delete(exchange);
+      }
+      // A route that joins a look-up another started sends nothing: the look-up's queries are counted once.
+      const joined = loading.get(exchange);
+      if (joined) return joined.facts;
+      const job = load(exchange);
+      return job.facts.then((f) => {
+        counted.queries += job.attempts;
+        return f;
+      });
+    };
+    return resolver.resolve({ name: domain, type: 'MX' }).then((mx) => {
+      counted.queries += mx.attempts;
+      return routeFromMx(domain, mx, { ask, facts, rng, start, counted });
     });
   };
   return {
