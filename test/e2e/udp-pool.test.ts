@@ -161,6 +161,18 @@ describe('UDP pool', () => {
     assert.equal(p.stats.inflight, 0);
   });
 
+  it('ends a question to a closed port as a network failure (the ICMP refusal), not by its time limit', async () => {
+    const p = pool({ sockets: 1 });
+    const port = await freePort();
+    const { id, bytes } = encodeQuery({ name: 'a.example.test', type: 'A' }, { id: 0 });
+    const question = { name: 'a.example.test', type: 'A' as const };
+    const o = await p.exchange({ server: { host: '127.0.0.1', port }, question, id, bytes, timeoutMs: 60_000 });
+    assert.equal(o.kind, 'network');
+    assert.ok(o.kind === 'network');
+    assert.match(o.error, /ECONNREFUSED/);
+    assert.equal(p.stats.inflight, 0);
+  });
+
   it('does not keep a process alive once its questions are answered', async () => {
     const s = await server((q) => [reply(q, [addressOf(q)])]);
     const r = await runToExit(

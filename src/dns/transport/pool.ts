@@ -81,9 +81,10 @@ export class UdpPool extends BulkPool<Slot> {
 
   private write(p: Pending<Slot>): void {
     if (p.settled) return;
-    p.channel.socket.send(p.req.bytes, (err) => {
-      if (err) this.finish(p, { kind: 'network', error: err.message });
-    });
+    // No completion callback: it costs a tick per datagram, and a connected socket reports what goes wrong
+    // (a refused port, a lost route) as an 'error' event, which fails the socket's queries (see `open`). A send
+    // refused on the spot leaves its query to the time limit and the resolver's next attempt.
+    p.channel.socket.send(p.req.bytes);
   }
 
   /**
