@@ -130,6 +130,31 @@ describe('TCP pool', () => {
     assert.ok(s.connections <= 2, `${s.connections} connections`);
   });
 
+  it('holds a short write back while the server has plenty to answer, and never leaves a question unsent', async () => {
+    // The server answers nothing until it has received 101 questions: the last one, asked alone while 100 wait
+    // on the connection, must still go out (held back at most a moment), or every question times out.
+    const held: { query: DecodedPacket; sock: Socket }[] = [];
+    const s = await rawServer((query, sock) => {
+      held.push({ query, sock });
+      if (held.length === 101) for (const h of held) send(h.sock, reply(h.query, [addressOf(h.query)]));
+    });
+    const p = pool({ connections: 1 });
+    const first = Array.from({ length: 100 }, (_, i) => p.exchange(request(s, q(i), 5000)));
+    await sleep(50);
+    assert.equal(held.length, 100);
+    const write = mock.method(net.Socket.prototype, 'write');
+    let last;
+    try {
+      last = await p.exchange(request(s, q(100), 5000));
+    } finally {
+      write.mock.restore();
+    }
+    assert.equal(last.kind, 'response');
+    const ours = write.mock.calls.filter((c) => (c.this as Socket).remotePort === s.port);
+    assert.equal(ours.length, 1, 'the question went out in one write of the pool');
+    for (const o of await Promise.all(first)) assert.equal(o.kind, 'response');
+  });
+
   it('sends a burst of questions issued in one turn as one write', async () => {
     const s = await rawServer((query, sock) => send(sock, reply(query, [addressOf(query)])));
     const p = pool({ connections: 1 });

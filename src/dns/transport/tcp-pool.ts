@@ -35,7 +35,18 @@ interface Conn extends Channel<Conn> {
   rest: Buffer | null;
   /** When the connection last brought data (at first, when it was made: before any query on it was sent). */
   heard: number;
+  /** The write held back for more queries, when one is (see `write`). */
+  held: NodeJS.Timeout | null;
 }
+
+/**
+ * Queries gathered into one write while the server has plenty to work on. A write on loopback costs about as
+ * much as the TCP work of both ends for it (measured: 18 µs); at 200 queries in flight, replies come back a few
+ * at a time, and a write per turn of the event loop carried 5 queries on average.
+ */
+const GATHER = 32;
+/** How long a gathered write may wait for more queries at most. */
+const GATHER_MS = 1;
 
 export class TcpPool extends BulkPool<Conn> {
   readonly transport = 'tcp' as const;
@@ -52,6 +63,7 @@ export class TcpPool extends BulkPool<Conn> {
     for (const list of this.channels.values()) {
       for (const conn of list) {
         conn.gone = true;
+        if (conn.held) clearTimeout(conn.held);
         for (const p of conn.pending.values()) this.finish(p, { kind: 'network', error: 'the TCP pool was closed' });
         conn.socket.destroy();
       }
@@ -80,6 +92,7 @@ export class TcpPool extends BulkPool<Conn> {
       out: [],
       rest: null,
       heard: performance.now(),
+      held: null,
     };
     socket.on('connect', () => {
       conn.open = true;
@@ -96,9 +109,24 @@ export class TcpPool extends BulkPool<Conn> {
     if (p.channel.open) this.dirty.push(p.channel);
   }
 
-  /** One write for every query queued on the connection: each message behind its two-octet length. */
-  private write(conn: Conn): void {
+  /**
+   * One write for every query queued on the connection: each message behind its two-octet length. While the
+   * server still has at least twice `GATHER` queries of this connection to answer, a write of fewer than `GATHER`
+   * waits (a millisecond at most) for more: the server is not kept waiting, and each write carries more.
+   */
+  private write(conn: Conn, now = false): void {
     if (conn.gone || conn.out.length === 0) return;
+    if (!now && conn.out.length < GATHER && conn.pending.size - conn.out.length >= 2 * GATHER) {
+      conn.held ??= setTimeout(() => {
+        conn.held = null;
+        this.write(conn, true);
+      }, GATHER_MS);
+      return;
+    }
+    if (conn.held) {
+      clearTimeout(conn.held);
+      conn.held = null;
+    }
     const out = conn.out;
     conn.out = [];
     let size = 0;
@@ -149,6 +177,7 @@ export class TcpPool extends BulkPool<Conn> {
   private lose(conn: Conn, why: string): void {
     if (conn.gone) return;
     conn.gone = true;
+    if (conn.held) clearTimeout(conn.held);
     conn.socket.destroy();
     this.drop(conn.key, conn);
     const left = [...conn.pending.values()];
