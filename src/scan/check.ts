@@ -13,6 +13,7 @@ import type { ScanInput } from './input.js';
 import type { ScanRecord } from './record.js';
 import { errorRecord } from './record.js';
 import type { ScanDriverOptions } from './scan.js';
+import type { ScanLines } from './reader.js';
 import { scanLines } from './scan.js';
 
 /**
@@ -72,7 +73,7 @@ export function routeOfCheck(record: ScanCheckRecord): ScanRecord {
  * for await (const r of scanChecks(lines, { check: { resolver, smtp: { enabled: false } }, concurrency: 16 })) …
  */
 export function scanChecks(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: ScanLines,
   options: ScanCheckOptions,
 ): AsyncGenerator<ScanCheckRecord, void, undefined> {
   const smtpSlots = createLimiter(options.smtpConcurrency ?? 8);

@@ -13,7 +13,7 @@ import type { Resolver } from '../dns/resolver.js';
 import type { RouteLane } from './lane.js';
 import { createRouteLane } from './lane.js';
 import type { InputParserOptions, ScanInput } from './input.js';
-import type { ScanReader } from './reader.js';
+import type { ScanLines, ScanReader } from './reader.js';
 import { createScanReader } from './reader.js';
 import type { TokenBucketOptions } from './rate-limit.js';
 import { createTokenBucket } from './rate-limit.js';
@@ -63,16 +63,13 @@ export interface ScanWork<R> {
  *   out.write(JSON.stringify(record) + '\n');
  * }
  */
-export function scanDomains(
-  lines: AsyncIterable<string> | Iterable<string>,
-  options: ScanOptions,
-): AsyncGenerator<ScanRecord, void, undefined> {
+export function scanDomains(lines: ScanLines, options: ScanOptions): AsyncGenerator<ScanRecord, void, undefined> {
   return flatten(scanDomainBatches(lines, options));
 }
 
 /** `scanDomains` a batch at a time (see `scanLineBatches`): what a consumer of many records a second wants. */
 export function scanDomainBatches(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: ScanLines,
   options: ScanOptions,
 ): AsyncGenerator<ScanRecord[], void, undefined> {
   const lane =
@@ -89,7 +86,7 @@ export function scanDomainBatches(
  * `scanDomains` and `scanChecks` are this with the route and the audit.
  */
 export function scanLines<R>(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: ScanLines,
   options: ScanDriverOptions,
   work: ScanWork<R>,
 ): AsyncGenerator<R, void, undefined> {
@@ -107,7 +104,7 @@ async function* flatten<R>(batches: AsyncGenerator<R[], void, undefined>): Async
  * not per record. The input's iterator is taken at once.
  */
 export function scanLineBatches<R>(
-  lines: AsyncIterable<string> | Iterable<string>,
+  lines: ScanLines,
   options: ScanDriverOptions,
   work: ScanWork<R>,
 ): AsyncGenerator<R[], void, undefined> {
@@ -161,7 +158,7 @@ async function* drive<R>(
   try {
     for (;;) {
       while (!exhausted && !stopped() && inflight + finished.length < concurrency) {
-        const next = await reader.next();
+        const next = reader.take() ?? (await reader.next());
         if (next.kind === 'stopped') break;
         if (next.kind === 'end') {
           exhausted = true;

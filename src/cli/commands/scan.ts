@@ -14,7 +14,6 @@ import { constants } from 'node:fs';
 import { access, stat, truncate } from 'node:fs/promises';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { MxError } from '../../core/errors.js';
 import {
   renderScanCheckCsvHeader,
@@ -34,6 +33,7 @@ import { createScanPool, createScanResolver } from '../../scan/resolver.js';
 import type { ScanCheckRecord } from '../../scan/check.js';
 import type { ScanRecord } from '../../scan/record.js';
 import { createRouteLane } from '../../scan/lane.js';
+import { streamLines } from '../../scan/lines.js';
 import { scanDomainBatches } from '../../scan/scan.js';
 import { normalizeName } from '../../dns/name.js';
 import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
@@ -289,19 +289,13 @@ export function registerScan(program: Command): void {
       // The routes, with the facts of each exchange kept once for the whole scan.
       const lane = resolver && createRouteLane({ resolver });
       const stop = interruptSignal();
-      // Loaded on use, and before the input is opened (a readline interface drops the lines it emits before the
-      // scan takes its iterator, so nothing may be awaited between the two): BullMQ and its Redis client for a
-      // distributed scan, the audit's libraries (SPF, DMARC, TLS…) for --what check.
+      // Loaded on use: BullMQ and its Redis client for a distributed scan, the audit's libraries (SPF, DMARC,
+      // TLS…) for --what check.
       const queue = target ? await import('../../scan/queue/coordinator.js') : null;
       const audit = checking ? await import('../../scan/check.js') : null;
       const input = file === '-' ? process.stdin : createReadStream(file);
-      const lines = createInterface({ input, crlfDelay: Infinity });
-      // readline does not pass on its input's errors: note the error, end the lines, and throw after the loop.
-      let readError: Error | null = null;
-      input.once('error', (err: Error) => {
-        readError = err;
-        lines.close();
-      });
+      // A read error ends the lines; it is reported after the loop (lines.error).
+      const lines = streamLines(input);
       const skip = resumed ? { skip: (line: number) => resumed.done.has(line) } : {};
       const column = options.column !== undefined ? { column: options.column } : {};
       const driver = {
@@ -355,8 +349,7 @@ export function registerScan(program: Command): void {
             },
           });
         } catch (err) {
-          lines.close();
-          if (file !== '-') input.destroy();
+          input.destroy();
           await pool.close();
           throw err;
         }
@@ -418,7 +411,7 @@ export function registerScan(program: Command): void {
             );
           }
         }
-        const failed = readError as Error | null;
+        const failed = lines.error;
         if (failed)
           throw new MxError('MX_INVALID_ARGUMENT', `cannot read ${file}: ${failed.message}`, { cause: failed });
       } finally {
@@ -427,8 +420,7 @@ export function registerScan(program: Command): void {
           out.end();
           await once(out, 'close');
         }
-        lines.close();
-        if (file !== '-') input.destroy();
+        input.destroy();
         await pool.close();
         await lab?.close();
         if (tty) process.stderr.write('\r\x1b[K');

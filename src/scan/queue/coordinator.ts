@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { InputParserOptions } from '../input.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
+import type { ScanLines } from '../reader.js';
 import { createScanReader } from '../reader.js';
 import type { Chunk, PendingChunk } from './chunks.js';
 import { ChunkTracker, createChunker } from './chunks.js';
@@ -136,10 +137,7 @@ async function cleanAbandoned(client: Redis, emit: (e: CoordinatorEvent) => void
  * for await (const record of run.records) out.write(JSON.stringify(record) + '\n');
  * run.result().failed // chunks whose lines are missing
  */
-export async function startQueueScan(
-  lines: AsyncIterable<string> | Iterable<string>,
-  options: QueueScanOptions,
-): Promise<QueueScan> {
+export async function startQueueScan(lines: ScanLines, options: QueueScanOptions): Promise<QueueScan> {
   const emit = options.onEvent ?? (() => undefined);
   // Before the first await: a readline interface drops the lines it emits before its iterator exists.
   const reader = createScanReader(lines, options);
@@ -266,7 +264,7 @@ export async function startQueueScan(
     try {
       for (;;) {
         while (!exhausted && !stopped() && tracker.pending < maxPending) {
-          const next = await reader.next();
+          const next = reader.take() ?? (await reader.next());
           if (next.kind === 'stopped') break;
           if (next.kind === 'end') {
             exhausted = true;
