@@ -14,6 +14,9 @@ export interface CnameLink {
   ttl: number;
 }
 
+/** No names visited yet (the default of `classifyResponse`: one set for every call). */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** Most CNAME hops followed before giving up (BIND and Unbound use limits of 8–16). */
 export const MAX_CNAME_HOPS = 12;
 
@@ -36,7 +39,7 @@ export function classifyResponse(
   response: DnsResponse,
   name: string,
   type: RecordType,
-  seen: ReadonlySet<string> = new Set(),
+  seen: ReadonlySet<string> = NO_NAMES,
 ): Classified {
   switch (response.rcode) {
     case 'NOERROR':

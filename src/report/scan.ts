@@ -94,11 +94,31 @@ function hostJson(h: RouteHost): string {
 function routeJsonl(r: ScanRecord): string {
   let hosts = '';
   for (let i = 0; i < r.hosts.length; i++) hosts += (i === 0 ? '' : ',') + hostJson(r.hosts[i]!);
+  const input = json(r.input);
+  // Most records are a plain delivery route of a domain given as is: their constant fields in one piece.
+  if (
+    r.outcome === 'deliverable' &&
+    !r.implicit &&
+    r.warnings.length === 0 &&
+    r.reason === null &&
+    r.canonical === null &&
+    r.pruned === null &&
+    r.error === null &&
+    r.ttl !== null &&
+    Number.isFinite(r.ttl)
+  ) {
+    const domain = r.domain === r.input ? input : text(r.domain);
+    return (
+      `{"domain":${domain},"outcome":"deliverable","implicit":false,"hosts":[${hosts}],"warnings":[],"reason":null,` +
+      `"ttl":${r.ttl},"canonical":null,"pruned":null,"queries":${num(r.queries)},"elapsedMs":${num(r.elapsedMs)},` +
+      `"input":${input},"line":${num(r.line)},"error":null}\n`
+    );
+  }
   return (
     `{"domain":${text(r.domain)},"outcome":${text(r.outcome)},"implicit":${String(r.implicit)},"hosts":[${hosts}],` +
     `"warnings":${strings(r.warnings)},"reason":${text(r.reason)},"ttl":${num(r.ttl)},` +
     `"canonical":${text(r.canonical)},"pruned":${r.pruned === null ? 'null' : json(r.pruned)},` +
-    `"queries":${num(r.queries)},"elapsedMs":${num(r.elapsedMs)},"input":${json(r.input)},"line":${num(r.line)},` +
+    `"queries":${num(r.queries)},"elapsedMs":${num(r.elapsedMs)},"input":${input},"line":${num(r.line)},` +
     `"error":${text(r.error)}}\n`
   );
 }

@@ -9,7 +9,7 @@
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MxError } from '../../core/errors.js';
-import type { DnsResponse, Transport } from '../types.js';
+import type { DnsResponse, DnsServer, Transport } from '../types.js';
 import type { ExchangeOutcome, ExchangeRequest } from './types.js';
 import { acceptReply } from './validate.js';
 
@@ -114,6 +114,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   private idNext = 0;
   /** The channels of each server (`host|port`), used in turn. */
   protected readonly channels = new Map<string, C[]>();
+  private readonly keys = new WeakMap<DnsServer, string>();
   private readonly perServer: number;
   private turn = 0;
 
@@ -148,7 +149,12 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
 
   /** The channel a query goes on: the server's channels in turn, a new one while there are fewer than allowed. */
   protected channelFor(req: ExchangeRequest): C {
-    const key = `${req.server.host}|${req.server.port}`;
+    // The key of a server object, made once: a scan asks the same few server objects millions of times.
+    let key = this.keys.get(req.server);
+    if (key === undefined) {
+      key = `${req.server.host}|${req.server.port}`;
+      this.keys.set(req.server, key);
+    }
     let list = this.channels.get(key);
     if (!list) {
       list = [];
