@@ -215,9 +215,11 @@ function formatSeconds(s: number): string {
     : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** What a local scan's resolver did, for the summary: UDP queries sent and timed out, cache answers. */
+/** What a local scan's resolver did, for the summary: queries sent, sent again and timed out, cache answers. */
 export interface ScanDnsTotals {
   queries: number;
+  /** Queries sent again within their time limit (a datagram with no reply in time, a connection lost). */
+  resent?: number;
   timedOut: number;
   cached: number;
 }
@@ -237,7 +239,8 @@ export function renderScanSummary(
   if (options.dns) {
     const d = options.dns;
     const lost = d.timedOut > 0 ? c.yellow(`${d.timedOut} timed out`) : '0 timed out';
-    lines.push(`  dns: ${d.queries} queries sent (${lost}), ${d.cached} answered from the cache`);
+    const resent = d.resent ? `${d.resent} resent, ` : '';
+    lines.push(`  dns: ${d.queries} queries sent (${resent}${lost}), ${d.cached} answered from the cache`);
   }
   const outcomeRows = Object.entries(s.outcomes)
     .filter(([, n]) => n > 0)

@@ -68,6 +68,27 @@ describe('UDP pool', () => {
     assert.equal(p.stats.inflight, 0);
   });
 
+  it('sends a datagram again when no reply comes within the retransmission timeout, not only after the limit', async () => {
+    // The server ignores the first copy of every question and answers the second.
+    const seen = new Set<string>();
+    const s = await server((q) => {
+      const name = q.questions![0]!.name;
+      if (!seen.has(name)) {
+        seen.add(name);
+        return [];
+      }
+      return [reply(q, [addressOf(q)])];
+    });
+    const p = pool({ sockets: 1 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => p.exchange(request(s, { name: `h${i}.example.test`, type: 'A' }, 20_000))),
+    );
+    for (const o of outcomes) assert.equal(o.kind, 'response');
+    assert.equal(p.stats.timedOut, 0);
+    assert.equal(p.stats.resent, 20);
+    assert.equal(p.stats.answered, 20);
+  });
+
   it('does not hold answered questions behind one that waits out its time limit', async () => {
     // The first question is never answered; 9,000 more are. Each is kept for its deadline only while unanswered.
     const s = await server((q) => (q.questions![0]!.name === 'h0.example.test' ? [] : [reply(q, [addressOf(q)])]));

@@ -435,6 +435,7 @@ export function registerScan(program: Command): void {
             ? {
                 dns: {
                   queries: pool.stats.sent,
+                  resent: pool.stats.resent,
                   timedOut: pool.stats.timedOut,
                   cached: resolver.cache.hits + (lane?.hits ?? 0),
                 },

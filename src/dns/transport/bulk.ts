@@ -18,6 +18,11 @@ export interface BulkStats {
   sent: number;
   answered: number;
   timedOut: number;
+  /**
+   * Queries sent again within their time limit: a datagram with no reply after the retransmission timeout (UDP),
+   * a query in flight on a connection that closed (TCP).
+   */
+  resent: number;
   /** Replies that matched no query in flight on their channel (late, duplicated or forged). */
   unmatched: number;
   inflight: number;
@@ -102,7 +107,7 @@ export class Burst<T> {
 export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   abstract readonly transport: Transport;
   protected closed = false;
-  protected readonly counters = { sent: 0, answered: 0, timedOut: 0, unmatched: 0, inflight: 0 };
+  protected readonly counters = { sent: 0, answered: 0, timedOut: 0, resent: 0, unmatched: 0, inflight: 0 };
   private readonly maxInflight: number;
   private readonly deadlines = new Map<number, DeadlineQueue<C>>();
   private readonly waiting: Waiter[] = [];
@@ -138,6 +143,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   protected abstract transmit(p: Pending<C>): void;
   /** Closes the sockets (after every query in flight has been failed). */
   protected abstract shutdown(): Promise<void>;
+
+  /** Called at each tick of the timer (every 10 ms while queries are in flight). */
+  protected onTick(_now: number): void {}
 
   /** Called after a query ends by its time limit (its channel may be at fault). */
   protected timedOut(_p: Pending<C>): void {}
@@ -345,6 +353,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
 
   private tick(): void {
     const now = performance.now();
+    this.onTick(now);
     for (const [limit, q] of this.deadlines) {
       while (q.head < q.items.length) {
         const p = q.items[q.head]!;

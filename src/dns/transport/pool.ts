@@ -4,12 +4,15 @@
  * Each socket is bound by the OS to its own random ephemeral port; each query gets an unpredictable ID that is
  * not in use on its socket (RFC 5452 §9.2: port and ID together are the defence against spoofing). A reply is
  * matched to its query by socket and ID and then validated exactly as a one-shot exchange is (source address and
- * port, ID, question: RFC 5452 §9.1); whatever fails is dropped and listed, and the wait goes on.
+ * port, ID, question: RFC 5452 §9.1); whatever fails is dropped and listed, and the wait goes on. A datagram
+ * with no reply within the server's retransmission timeout (RFC 6298, from its measured round trips) is sent
+ * again within the same time limit, so a lost one costs a little more than a round trip, not the whole limit.
  * Limits, IDs and time limits are shared with the TCP pool (bulk.ts).
  */
 import type { Socket } from 'node:dgram';
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { BulkStats, Channel, Pending } from './bulk.js';
 import { BulkPool, Burst } from './bulk.js';
 import type { ExchangeRequest } from './types.js';
@@ -29,6 +32,41 @@ interface Slot extends Channel<Slot> {
   connected: boolean;
   /** Queries waiting for the connect to finish. */
   queue: Pending<Slot>[];
+  /** The server's round-trip estimate, shared by its sockets. */
+  rtt: RoundTrip;
+}
+
+/**
+ * A server's smoothed round-trip time and its variation (RFC 6298 §2, in milliseconds), from replies to
+ * datagrams sent once (Karn's rule: a reply to a resent one could answer either).
+ */
+interface RoundTrip {
+  srtt: number;
+  rttvar: number;
+  sampled: boolean;
+}
+
+/** The retransmission timeout before any reply from the server: replies soon bring it down (or up). */
+const INITIAL_RTO_MS = 250;
+/** The least retransmission timeout: under it, a busy server's ordinary delays would bring needless resends. */
+const MIN_RTO_MS = 100;
+
+/** RFC 6298 §2.3: RTO = SRTT + 4·RTTVAR, here kept between MIN_RTO_MS and half the query's time limit. */
+function rtoOf(rtt: RoundTrip, timeoutMs: number): number {
+  const rto = rtt.sampled ? rtt.srtt + 4 * rtt.rttvar : INITIAL_RTO_MS;
+  return Math.min(Math.max(MIN_RTO_MS, rto), timeoutMs / 2);
+}
+
+/** RFC 6298 §2.2–2.3 with α = 1/8, β = 1/4. */
+function sampleRtt(rtt: RoundTrip, ms: number): void {
+  if (!rtt.sampled) {
+    rtt.srtt = ms;
+    rtt.rttvar = ms / 2;
+    rtt.sampled = true;
+    return;
+  }
+  rtt.rttvar = 0.75 * rtt.rttvar + 0.25 * Math.abs(rtt.srtt - ms);
+  rtt.srtt = 0.875 * rtt.srtt + 0.125 * ms;
 }
 
 const RECV_BUFFER = 4 * 1024 * 1024;
@@ -50,6 +88,16 @@ export class UdpPool extends BulkPool<Slot> {
   private readonly outbox = new Burst<Pending<Slot>>((out) => {
     for (const p of out) this.write(p);
   });
+
+  /** Each server's round-trip estimate, by channel key. */
+  private readonly rtts = new Map<string, RoundTrip>();
+  /**
+   * Datagrams to send again if no reply has come by then, in the order they are due (near enough: the timeouts
+   * change slowly), as three parallel queues; answered ones are dropped as they reach the head.
+   */
+  private readonly due = { queries: [] as Pending<Slot>[], at: [] as number[], rto: [] as number[], head: 0 };
+  /** Queries sent more than once: their replies say nothing of the round trip. */
+  private readonly repeated = new WeakSet<Pending<Slot>>();
 
   constructor(options: UdpPoolOptions = {}) {
     super(options.maxInflight ?? 2048, options.sockets ?? 4);
@@ -83,8 +131,44 @@ export class UdpPool extends BulkPool<Slot> {
     if (p.settled) return;
     // No completion callback: it costs a tick per datagram, and a connected socket reports what goes wrong
     // (a refused port, a lost route) as an 'error' event, which fails the socket's queries (see `open`). A send
-    // refused on the spot leaves its query to the time limit and the resolver's next attempt.
+    // refused on the spot is covered by the retransmission below, then by the time limit.
     p.channel.socket.send(p.req.bytes);
+    const rto = rtoOf(p.channel.rtt, p.req.timeoutMs);
+    this.retransmitAfter(p, rto);
+  }
+
+  private retransmitAfter(p: Pending<Slot>, rto: number): void {
+    const due = this.due;
+    due.queries.push(p);
+    due.at.push(performance.now() + rto);
+    due.rto.push(rto);
+  }
+
+  /**
+   * Sends again, with the same ID, each datagram that has had no reply within its retransmission timeout, and
+   * doubles the timeout for the next time (RFC 6298 §5.5), while its time limit leaves half a timeout: a datagram
+   * lost on the way costs about a round trip's worth of waiting, not the whole limit. A late reply to the
+   * first copy is as good as one to the second.
+   */
+  protected override onTick(now: number): void {
+    const due = this.due;
+    while (due.head < due.queries.length) {
+      const p = due.queries[due.head]!;
+      if (!p.settled && due.at[due.head]! > now) break;
+      const rto = due.rto[due.head]!;
+      due.head++;
+      if (p.settled || p.expiresAt - now < rto / 2) continue;
+      this.repeated.add(p);
+      this.counters.resent++;
+      p.channel.socket.send(p.req.bytes);
+      this.retransmitAfter(p, 2 * rto);
+    }
+    if (due.head > 1024 && due.head * 2 > due.queries.length) {
+      due.queries.splice(0, due.head);
+      due.at.splice(0, due.head);
+      due.rto.splice(0, due.head);
+      due.head = 0;
+    }
   }
 
   /**
@@ -96,7 +180,12 @@ export class UdpPool extends BulkPool<Slot> {
     // A large receive buffer (the kernel caps it at net.core.rmem_max): replies to a burst of queries arrive
     // together, and the default of about 200 KiB holds only a few hundred datagrams.
     const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: RECV_BUFFER });
-    const slot: Slot = { socket, pending: new Map(), connected: false, queue: [] };
+    let rtt = this.rtts.get(key);
+    if (!rtt) {
+      rtt = { srtt: 0, rttvar: 0, sampled: false };
+      this.rtts.set(key, rtt);
+    }
+    const slot: Slot = { socket, pending: new Map(), connected: false, queue: [], rtt };
     socket.on('message', (msg, rinfo) => this.receive(slot, msg, rinfo.address, rinfo.port));
     socket.on('error', (err: Error) => {
       // A socket-level error (rare: the connect failed, the interface went away) fails what waits on it. A
@@ -130,5 +219,6 @@ export class UdpPool extends BulkPool<Slot> {
       return;
     }
     this.answer(p, msg);
+    if (p.settled && !this.repeated.has(p)) sampleRtt(slot.rtt, performance.now() - p.start);
   }
 }

@@ -191,6 +191,7 @@ export class TcpPool extends BulkPool<Conn> {
         continue;
       }
       this.resent.add(p);
+      this.counters.resent++;
       this.resend(p, error);
     }
   }
