@@ -76,10 +76,22 @@ function hostJson(h: RouteHost): string {
       lengths,
       canonical: h.canonical,
       error: h.error,
-      head: `{"exchange":${json(h.exchange)},"preference":`,
-      tail:
-        `,"addresses":${strings(h.addresses)},"ipv4":${strings(h.ipv4)},"ipv6":${strings(h.ipv6)},` +
-        `"canonical":${text(h.canonical)},"error":${text(h.error)}}`,
+      // Joined, not concatenated: a flat string, copied as one piece into every record that uses it (a string
+      // made of many concatenations would be walked piece by piece each time).
+      head: ['{"exchange":', json(h.exchange), ',"preference":'].join(''),
+      tail: [
+        ',"addresses":',
+        strings(h.addresses),
+        ',"ipv4":',
+        strings(h.ipv4),
+        ',"ipv6":',
+        strings(h.ipv6),
+        ',"canonical":',
+        text(h.canonical),
+        ',"error":',
+        text(h.error),
+        '}',
+      ].join(''),
     };
     hostTexts.set(h.addresses, t);
   }
