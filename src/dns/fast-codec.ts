@@ -150,30 +150,65 @@ function walkName(buf: Buffer, offset: number, label: (start: number, end: numbe
   }
 }
 
+/** Room for the longest name: 254 octets of labels and length bytes. */
+const SCRATCH = Buffer.alloc(512);
+
+/** The state of `copyLabel`: one function for every name, not a closure made per name (a scan reads millions). */
+const copying = { buf: SCRATCH as Buffer, n: 0, plain: true, mail: false };
+
+/** Appends a label to the name in SCRATCH, lowercased; notes whether the name stays plain ASCII. */
+function copyLabel(start: number, end: number): void {
+  const { buf } = copying;
+  let n = copying.n;
+  if (n > 0) SCRATCH[n++] = 0x2e;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80 || (copying.mail && c === 0x2e)) copying.plain = false;
+    SCRATCH[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  copying.n = n;
+}
+
+/**
+ * The names read so far from one message, by offset: a name that is nothing but a pointer to one of them (the
+ * owner of each answer, which points at the question) is the same string, found again instead of read again.
+ */
+const readAt = { offsets: [] as number[], names: [] as string[] };
+
+/** Starts reading a message: forgets the names of the one before (set anew for every decode). */
+function startMessage(): void {
+  readAt.offsets.length = 0;
+  readAt.names.length = 0;
+}
+
 /**
  * Reads a name (see `walkName`), lowercase as `decodeResponse` compares names. `mail` escapes dots inside
  * labels as dns-packet does for an SOA RNAME. Null when the name breaks a rule.
  */
 function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
+  if (!mail && offset + 1 < buf.length && (buf[offset]! & 0xc0) === 0xc0) {
+    const target = ((buf[offset]! & 0x3f) << 8) | buf[offset + 1]!;
+    // A pointer to an earlier name read whole (and so checked) is that name: walkName would walk the same way.
+    const i = target < offset ? readAt.offsets.indexOf(target) : -1;
+    if (i >= 0) return { name: readAt.names[i]!, next: offset + 2 };
+  }
   // The common case in one pass: ASCII labels copied, lowercased, into a scratch buffer and read out as one
   // string. Anything else (non-ASCII octets, a dot inside an RNAME label) takes the label-by-label path.
-  let n = 0;
-  let plain = true;
-  const next = walkName(buf, offset, (start, end) => {
-    if (n > 0) SCRATCH[n++] = 0x2e;
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= 0x80 || (mail && c === 0x2e)) plain = false;
-      SCRATCH[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-    }
-  });
+  copying.buf = buf;
+  copying.n = 0;
+  copying.plain = true;
+  copying.mail = mail;
+  const next = walkName(buf, offset, copyLabel);
   if (next < 0) return null;
-  if (!plain) return readNameSlow(buf, offset, mail);
-  return { name: n === 0 ? '' : SCRATCH.toString('latin1', 0, n), next };
+  if (!copying.plain) return readNameSlow(buf, offset, mail);
+  const n = copying.n;
+  const name = n === 0 ? '' : SCRATCH.toString('latin1', 0, n);
+  if (!mail && readAt.offsets.length < 16) {
+    readAt.offsets.push(offset);
+    readAt.names.push(name);
+  }
+  return { name, next };
 }
-
-/** Room for the longest name: 254 octets of labels and length bytes. */
-const SCRATCH = Buffer.alloc(512);
 
 /** `readName` label by label, for names with non-ASCII octets or dots to escape. */
 function readNameSlow(buf: Buffer, offset: number, mail: boolean): ReadName | null {
@@ -309,6 +344,7 @@ function checkAddresses(
  */
 export function decodeResponseFast(buf: Buffer): DnsResponse | null {
   if (buf.length < 12) return null;
+  startMessage();
   const flags = buf.readUInt16BE(2);
   if ((flags & 0x8000) === 0) return null;
   if (buf.readUInt16BE(4) !== 1) return null;
@@ -399,6 +435,7 @@ class LazyResponse implements DnsResponse {
   get additional(): DnsRecord[] {
     if (this.#additional === null) {
       const list: DnsRecord[] = [];
+      startMessage();
       readRecords(this.#bytes!, this.#at, this.#count, list, null); // checked well-formed (checkAddresses)
       this.#additional = list;
       this.#bytes = null;
