@@ -57,6 +57,11 @@ export interface ResolverOptions {
    */
   cacheable?: (question: DnsQuestion) => boolean;
   /**
+   * Which questions the cache does not keep still join the same question in flight (default: all). A scan's
+   * MX questions are each domain's own: joining them would only cost the bookkeeping.
+   */
+  join?: (question: DnsQuestion) => boolean;
+  /**
    * How the first server of a question is chosen when there are several: `rotate` (default) goes round in
    * order, as dig users expect; `health` draws by each server's smoothed response time and failure rate
    * (dns/health.ts), so a slow or failing resolver gets fewer questions: for bulk work.
@@ -299,6 +304,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   function resolve(question: DnsQuestion, call: CallOptions = {}): Promise<DnsOutcome> {
     if (call.signal?.aborted) return Promise.reject(call.signal.reason as Error);
     const store = options.cacheable?.(question) ?? true;
+    if (!store && options.join?.(question) === false) return resolveStraight(question, call);
     const key = `${question.name}|${question.type}`;
     const load = () => resolveStraight(question, call);
     return store ? cache.throughView(key, load, cacheTtl, ageOutcome) : cache.shared(key, load, ageOutcome);

@@ -42,6 +42,7 @@ export function createScanResolver(options: ScanResolverOptions): Resolver {
     cache: new DnsCache<DnsOutcome>({ maxEntries: SCAN_CACHE_ENTRIES }),
     // Each domain's MX answer is its own; exchange addresses (and CNAMEs) are what domains share.
     cacheable: (question) => question.type !== 'MX',
+    join: (question) => question.type !== 'MX',
     // With several resolvers, a slow or failing one gets fewer questions.
     balance: 'health',
   });

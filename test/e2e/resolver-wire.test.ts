@@ -92,6 +92,27 @@ for (const pooled of [false, true]) {
       assert.equal(r.cache.size, 0);
     });
 
+    it('asks again a question it neither keeps nor joins (join: false), as a scan asks each domain its own MX', async () => {
+      const s = await server(async (q) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return [good(q)];
+      });
+      const r = createResolver({
+        servers: [s],
+        timeoutMs: 500,
+        cacheable: (q) => q.type !== 'MX',
+        join: (q) => q.type !== 'MX',
+      });
+      const question = { name: 'example.test', type: 'MX' as const };
+      const [a, b] = await Promise.all([r.resolve(question), r.resolve(question)]);
+      assert.equal(s.queries.length, 2, 'a query for each caller');
+      assert.deepEqual([a.kind, b.kind, a.cached, b.cached], ['answer', 'answer', false, false]);
+      // Other questions are joined as before.
+      const address = { name: 'example.test', type: 'A' as const };
+      await Promise.all([r.resolve(address), r.resolve(address)]);
+      assert.equal(s.queries.length, 3);
+    });
+
     it('sends EDNS0 with a 1232-octet buffer and a random ID', async () => {
       const seen: DecodedPacket[] = [];
       const s = await server((q) => {
