@@ -1,8 +1,14 @@
 /**
  * @module scan
- * Bulk routes: `scanDomains` and its pure pieces (input parsing, the resume index, the rate limiter, the summary).
+ * Bulk routes: `scanDomains` (or `scanDomainBatches`, a batch of records at a time) and its pieces (input lines in
+ * batches, the routes' lane, input parsing, the resume index, the rate limiter, the summary).
  */
-export { scanDomains } from './scan.js';
+export { scanDomainBatches, scanDomains } from './scan.js';
+export { createRouteLane } from './lane.js';
+export type { RouteLane, RouteLaneOptions } from './lane.js';
+export { streamLines } from './lines.js';
+export type { LineBatches, StreamLines } from './lines.js';
+export type { ScanLines } from './reader.js';
 export { createScanResolver, SCAN_CACHE_ENTRIES } from './resolver.js';
 export type { ScanResolverOptions } from './resolver.js';
 export type { ScanOptions } from './scan.js';
