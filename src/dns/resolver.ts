@@ -384,7 +384,7 @@ export function backoffMs(round: number, rng: Rng = Math.random): number {
 }
 
 /** Seconds an outcome may be cached: the smallest TTL involved; negative per RFC 2308; failures not at all. */
-function cacheTtl(o: DnsOutcome): number {
+export function cacheTtl(o: DnsOutcome): number {
   const chain = o.cnames.map((c) => c.ttl);
   switch (o.kind) {
     case 'answer':
@@ -405,5 +405,9 @@ function ageOutcome(o: DnsOutcome, ageSeconds: number): DnsOutcome {
   const cnames = o.cnames.map((c) => ({ ...c, ttl: age(c.ttl) }));
   const extra = { cnames, cached: true, attempts: 0, elapsedMs: 0, dropped: NOTHING_DROPPED };
   if (o.kind === 'answer') return { ...o, ...extra, records: o.records.map((r) => ({ ...r, ttl: age(r.ttl) })) };
+  // A negative answer from the cache carries what is left of its negative TTL as its SOA's TTL (RFC 2308 §5).
+  if ((o.kind === 'nxdomain' || o.kind === 'nodata') && o.soa) {
+    return { ...o, ...extra, soa: { ...o.soa, ttl: age(negativeTtl(o.soa)) } };
+  }
   return { ...o, ...extra };
 }

@@ -14,6 +14,7 @@ import type { Rng } from '../core/random.js';
 import { seededRng, shuffleRange, systemRng } from '../core/random.js';
 import { normalizeName } from '../dns/name.js';
 import type { CallOptions, DnsOutcome, Resolver } from '../dns/resolver.js';
+import { cacheTtl } from '../dns/resolver.js';
 import { describeFailure, isTemporary } from './failure.js';
 
 export type RouteOutcome = 'deliverable' | 'null-mx' | 'no-mail-route' | 'no-domain' | 'temp-failure';
@@ -340,7 +341,7 @@ export interface ExchangeFacts {
   canonical: string | null;
   error: string | null;
   warnings: string[];
-  /** How long the facts hold (the least TTL of the answers, or of the negative answers' SOA; 0 after a failure). */
+  /** How long the facts hold: as long as the resolver's cache keeps both answers (CNAMEs, negative TTLs); 0 after a failure. */
   ttl: number;
 }
 
@@ -381,18 +382,6 @@ export function exchangeFacts(exchange: string, ask: Ask): ExchangeFacts | Promi
   return factsOf(exchange, pair[0], pair[1]);
 }
 
-/** How long an outcome may be kept: its least TTL (the SOA's for a negative answer), 0 for a failure. */
-function keepFor(o: DnsOutcome): number {
-  if (o.kind === 'answer') return o.records.reduce((min, r) => Math.min(min, r.ttl), Infinity);
-  if (o.kind === 'nxdomain' || o.kind === 'nodata') {
-    // RFC 2308 §5: a negative answer is kept for the lesser of the SOA's TTL and its MINIMUM.
-    const soa = o.soa;
-    const minimum = (soa?.data as { minimum?: number } | undefined)?.minimum;
-    return soa ? Math.min(soa.ttl, minimum ?? soa.ttl) : 0;
-  }
-  return 0;
-}
-
 /** An exchange's facts from its A and AAAA outcomes. */
 function factsOf(exchange: string, a: DnsOutcome, aaaa: DnsOutcome): ExchangeFacts {
   const facts: ExchangeFacts = {
@@ -403,7 +392,8 @@ function factsOf(exchange: string, a: DnsOutcome, aaaa: DnsOutcome): ExchangeFac
     canonical: null,
     error: null,
     warnings: [],
-    ttl: Math.min(keepFor(a), keepFor(aaaa)),
+    // Kept as long as the resolver's cache would keep both answers (CNAMEs and negative answers included).
+    ttl: Math.min(cacheTtl(a), cacheTtl(aaaa)),
   };
   const chain = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
   if (chain) {

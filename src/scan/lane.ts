@@ -39,7 +39,7 @@ interface Loading {
 export interface RouteLane {
   /** The route of one normalized domain; the domain's own MX question is never kept (it is asked once per scan). */
   route(domain: string): Promise<MailRoute>;
-  /** Exchanges whose facts were found kept, over all routes so far. */
+  /** Address answers (A and AAAA: two per exchange) taken from the kept facts, over all routes so far. */
   readonly hits: number;
 }
 
@@ -97,7 +97,7 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
       const hit = known.get(exchange);
       if (hit !== undefined) {
         if (hit.until > now()) {
-          hits++;
+          hits += 2; // its A and AAAA answers, as the resolver's cache counts them
           return hit.facts;
         }
         known.delete(exchange);

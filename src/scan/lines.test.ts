@@ -59,6 +59,27 @@ describe('streamLines', () => {
     assert.deepEqual(batches, [['a.test', 'b.test'], ['c.test']]);
   });
 
+  it('reads a line far longer than a chunk, then the lines after it', async () => {
+    const long = 'x'.repeat(1 << 20);
+    const bytes = Buffer.from(`a.test\n${long}\r\nb.test\n`);
+    const got = await viaBatches(chunked(bytes, () => 4096));
+    assert.deepEqual(
+      got.map((l) => l.length),
+      [6, long.length, 6],
+    );
+  });
+
+  it('keeps an error of the stream from before the first read', async () => {
+    const input = new PassThrough();
+    const lines = streamLines(input);
+    input.destroy(new Error('EACCES: permission denied'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const got: string[] = [];
+    for await (const batch of lines.batches) got.push(...batch);
+    assert.deepEqual(got, []);
+    assert.match(lines.error?.message ?? '', /EACCES/);
+  });
+
   it('keeps a read error for the caller and ends the lines there', async () => {
     const input = new PassThrough();
     const lines = streamLines(input);

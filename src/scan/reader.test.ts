@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
+import { streamLines } from './lines.js';
 import { createScanReader } from './reader.js';
 
 /** Yields `lines`, then waits forever, like a terminal nobody types into. */
@@ -39,6 +41,24 @@ describe('scan reader', () => {
     assert.equal((await waiting).kind, 'stopped');
     assert.ok(Date.now() - started < 1000);
     assert.equal((await reader.next()).kind, 'stopped');
+  });
+
+  it('stops and closes at once while a stream of lines has nothing more to give (Ctrl-C on a quiet stdin)', async () => {
+    const stop = new AbortController();
+    const input = new PassThrough();
+    const reader = createScanReader(streamLines(input), { signal: stop.signal });
+    input.write('a.example\n');
+    assert.equal((await reader.next()).kind, 'line');
+    const waiting = reader.next();
+    setTimeout(() => stop.abort(), 30);
+    assert.equal((await waiting).kind, 'stopped');
+    // close() must not wait for a chunk that never comes: the stream is ended instead.
+    const closed = await Promise.race([
+      reader.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000)),
+    ]);
+    assert.equal(closed, 'closed');
+    assert.ok(input.destroyed);
   });
 
   it('passes on a failing input', async () => {

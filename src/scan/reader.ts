@@ -51,6 +51,8 @@ export function createScanReader(lines: ScanLines, options: ScanReaderOptions): 
   let ended = false;
   let batch: readonly string[] = [];
   let at = 0;
+  // Whether a read of the source is pending (see close).
+  let reading = false;
   // One abort listener for the whole input, not one per line: it ends the read being waited for, if any.
   let giveUp: (() => void) | null = null;
   const onAbort = (): void => giveUp?.();
@@ -96,7 +98,13 @@ export function createScanReader(lines: ScanLines, options: ScanReaderOptions): 
     },
     async close(): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
-      if (!ended) await (source ?? sync)?.return?.();
+      if (ended) return;
+      ended = true;
+      // Batches from a stream stop at once; an iterator is asked to return, without waiting while a read it
+      // was given is still pending (an async generator answers only after that read, which may never come).
+      if (batched && lines.close) lines.close();
+      else if (reading) void Promise.resolve(source?.return?.()).catch(() => undefined);
+      else await (source ?? sync)?.return?.();
     },
   };
 
@@ -106,7 +114,12 @@ export function createScanReader(lines: ScanLines, options: ScanReaderOptions): 
    * by the caller); its line was not scanned, so a resume takes it.
    */
   function nextUnlessStopped<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T> | null> {
+    reading = true;
     const read = Promise.resolve(iterator.next());
+    read.then(
+      () => (reading = false),
+      () => (reading = false),
+    );
     if (!signal) return read;
     if (signal.aborted) {
       read.catch(() => undefined); // abandoned: its failure no longer matters

@@ -89,6 +89,24 @@ describe('UDP pool', () => {
     assert.equal(p.stats.answered, 20);
   });
 
+  it('backs its retransmission timeout off when a server grows slower, instead of sending every query twice', async () => {
+    let delayMs = 0;
+    const s = await server(async (q) => {
+      await sleep(delayMs);
+      return [reply(q, [addressOf(q)])];
+    });
+    const p = pool({ sockets: 1 });
+    const ask = (i: number) => p.exchange(request(s, { name: `h${i}.example.test`, type: 'A' }, 5000));
+    for (let i = 0; i < 20; i++) assert.equal((await ask(i)).kind, 'response'); // a quick server: a short timeout
+    assert.equal(p.stats.resent, 0);
+    delayMs = 300; // now slower than that timeout
+    for (let i = 20; i < 30; i++) assert.equal((await ask(i)).kind, 'response');
+    // The first slow replies are resent for; then the timeout has backed off, and the replies to datagrams sent
+    // once set it from the new round trips. Without the back-off, every query would be sent two or three times.
+    assert.ok(p.stats.resent <= 5, `${p.stats.resent} resent for 10 slow questions`);
+    assert.equal(p.stats.timedOut, 0);
+  });
+
   it('does not hold answered questions behind one that waits out its time limit', async () => {
     // The first question is never answered; 9,000 more are. Each is kept for its deadline only while unanswered.
     const s = await server((q) => (q.questions![0]!.name === 'h0.example.test' ? [] : [reply(q, [addressOf(q)])]));

@@ -38,27 +38,37 @@ interface Slot extends Channel<Slot> {
 
 /**
  * A server's smoothed round-trip time and its variation (RFC 6298 §2, in milliseconds), from replies to
- * datagrams sent once (Karn's rule: a reply to a resent one could answer either).
+ * datagrams sent once (Karn's rule: a reply to a resent one could answer either); the back-off of its
+ * retransmission timeout; and its datagrams waiting to be sent again if no reply comes (see `onTick`).
  */
 interface RoundTrip {
   srtt: number;
   rttvar: number;
   sampled: boolean;
+  /** The factor the timeout is backed off by (RFC 6298 §5.5), until a reply to a datagram sent once (§5.7). */
+  backoff: number;
+  /** When the back-off last doubled: at most once per timeout, however many datagrams were resent. */
+  backedOffAt: number;
+  /** Datagrams in the order they are due to be sent again, as parallel queues; answered ones drop at the head. */
+  due: { queries: Pending<Slot>[]; at: number[]; rto: number[]; head: number };
 }
 
 /** The retransmission timeout before any reply from the server: replies soon bring it down (or up). */
 const INITIAL_RTO_MS = 250;
 /** The least retransmission timeout: under it, a busy server's ordinary delays would bring needless resends. */
 const MIN_RTO_MS = 100;
+/** The most the timeout is backed off by. */
+const MAX_BACKOFF = 64;
 
-/** RFC 6298 §2.3: RTO = SRTT + 4·RTTVAR, here kept between MIN_RTO_MS and half the query's time limit. */
+/** RFC 6298 §2.3: RTO = SRTT + 4·RTTVAR, at least MIN_RTO_MS, backed off, at most half the query's time limit. */
 function rtoOf(rtt: RoundTrip, timeoutMs: number): number {
-  const rto = rtt.sampled ? rtt.srtt + 4 * rtt.rttvar : INITIAL_RTO_MS;
-  return Math.min(Math.max(MIN_RTO_MS, rto), timeoutMs / 2);
+  const rto = Math.max(MIN_RTO_MS, rtt.sampled ? rtt.srtt + 4 * rtt.rttvar : INITIAL_RTO_MS);
+  return Math.min(rto * rtt.backoff, timeoutMs / 2);
 }
 
-/** RFC 6298 §2.2–2.3 with α = 1/8, β = 1/4. */
+/** RFC 6298 §2.2–2.3 with α = 1/8, β = 1/4; a valid sample ends any back-off (§5.7). */
 function sampleRtt(rtt: RoundTrip, ms: number): void {
+  rtt.backoff = 1;
   if (!rtt.sampled) {
     rtt.srtt = ms;
     rtt.rttvar = ms / 2;
@@ -89,13 +99,8 @@ export class UdpPool extends BulkPool<Slot> {
     for (const p of out) this.write(p);
   });
 
-  /** Each server's round-trip estimate, by channel key. */
+  /** Each server's round-trip estimate and resend queue, by channel key. */
   private readonly rtts = new Map<string, RoundTrip>();
-  /**
-   * Datagrams to send again if no reply has come by then, in the order they are due (near enough: the timeouts
-   * change slowly), as three parallel queues; answered ones are dropped as they reach the head.
-   */
-  private readonly due = { queries: [] as Pending<Slot>[], at: [] as number[], rto: [] as number[], head: 0 };
   /** Queries sent more than once: their replies say nothing of the round trip. */
   private readonly repeated = new WeakSet<Pending<Slot>>();
 
@@ -138,7 +143,7 @@ export class UdpPool extends BulkPool<Slot> {
   }
 
   private retransmitAfter(p: Pending<Slot>, rto: number): void {
-    const due = this.due;
+    const due = p.channel.rtt.due;
     due.queries.push(p);
     due.at.push(performance.now() + rto);
     due.rto.push(rto);
@@ -146,28 +151,36 @@ export class UdpPool extends BulkPool<Slot> {
 
   /**
    * Sends again, with the same ID, each datagram that has had no reply within its retransmission timeout, and
-   * doubles the timeout for the next time (RFC 6298 §5.5), while its time limit leaves half a timeout: a datagram
-   * lost on the way costs about a round trip's worth of waiting, not the whole limit. A late reply to the
-   * first copy is as good as one to the second.
+   * doubles its timeout for the next time, while its time limit leaves half a timeout: a datagram lost on the
+   * way costs about a round trip's worth of waiting, not the whole limit. A late reply to the first copy is as
+   * good as one to the second. The server's timeout backs off too (RFC 6298 §5.5), until a reply to a datagram
+   * sent once: a server grown slower than its timeout is not sent every query twice. Each server has its own
+   * queue, so a slow one does not hold back the resends of a quick one.
    */
   protected override onTick(now: number): void {
-    const due = this.due;
-    while (due.head < due.queries.length) {
-      const p = due.queries[due.head]!;
-      if (!p.settled && due.at[due.head]! > now) break;
-      const rto = due.rto[due.head]!;
-      due.head++;
-      if (p.settled || p.expiresAt - now < rto / 2) continue;
-      this.repeated.add(p);
-      this.counters.resent++;
-      p.channel.socket.send(p.req.bytes);
-      this.retransmitAfter(p, 2 * rto);
-    }
-    if (due.head > 1024 && due.head * 2 > due.queries.length) {
-      due.queries.splice(0, due.head);
-      due.at.splice(0, due.head);
-      due.rto.splice(0, due.head);
-      due.head = 0;
+    for (const rtt of this.rtts.values()) {
+      const due = rtt.due;
+      while (due.head < due.queries.length) {
+        const p = due.queries[due.head]!;
+        if (!p.settled && due.at[due.head]! > now) break;
+        const rto = due.rto[due.head]!;
+        due.head++;
+        if (p.settled || p.expiresAt - now < rto / 2) continue;
+        this.repeated.add(p);
+        this.counters.resent++;
+        if (now - rtt.backedOffAt >= rto && rtt.backoff < MAX_BACKOFF) {
+          rtt.backoff *= 2;
+          rtt.backedOffAt = now;
+        }
+        p.channel.socket.send(p.req.bytes);
+        this.retransmitAfter(p, 2 * rto);
+      }
+      if (due.head > 1024 && due.head * 2 > due.queries.length) {
+        due.queries.splice(0, due.head);
+        due.at.splice(0, due.head);
+        due.rto.splice(0, due.head);
+        due.head = 0;
+      }
     }
   }
 
@@ -182,7 +195,14 @@ export class UdpPool extends BulkPool<Slot> {
     const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: RECV_BUFFER });
     let rtt = this.rtts.get(key);
     if (!rtt) {
-      rtt = { srtt: 0, rttvar: 0, sampled: false };
+      rtt = {
+        srtt: 0,
+        rttvar: 0,
+        sampled: false,
+        backoff: 1,
+        backedOffAt: -Infinity,
+        due: { queries: [], at: [], rto: [], head: 0 },
+      };
       this.rtts.set(key, rtt);
     }
     const slot: Slot = { socket, pending: new Map(), connected: false, queue: [], rtt };
