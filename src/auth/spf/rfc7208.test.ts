@@ -92,6 +92,8 @@ for (const scenario of scenarios) {
       const expected = ([] as string[]).concat(t.result);
       const skip = SKIP[id];
       it(`§${t.spec} ${id}: ${expected.join(' or ')}`, { skip: skip ?? false }, async () => {
+        // `host` is the SPF client address being judged (RFC 7208 §4.1 <ip>), a value compared with the suite's
+        // records, never an address to connect to: every look-up goes to the in-memory resolver, no socket opens.
         const r = await evaluateSpf(
           { ip: t.host, sender: t.mailfrom, helo: t.helo },
           { resolver: memoryResolver(zone), mta: 'receiver.test' },
