@@ -83,16 +83,7 @@ export async function resolveRoute(input: string, options: RouteOptions): Promis
   const resolver = options.resolver;
   const call: CallOptions = { signal: options.signal };
   const counted = { queries: 0 };
-  // A cached answer (most exchange addresses in a scan) is taken at once, without a round of promises.
-  const ask: Ask = (name, type) => {
-    const question = { name, type };
-    const hit = resolver.peek?.(question);
-    if (hit) return hit;
-    return resolver.resolve(question, call).then((o) => {
-      counted.queries += o.attempts;
-      return o;
-    });
-  };
+  const ask = askCounting(resolver, counted, call);
   const mx = await ask(domain, 'MX');
   return routeFromMx(domain, mx, {
     ask,
@@ -328,6 +319,19 @@ export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: 
 
 /** Asks one question: the outcome at once when it is known, else a promise of it. */
 export type Ask = (name: string, type: 'MX' | 'A' | 'AAAA') => DnsOutcome | Promise<DnsOutcome>;
+
+/**
+ * Asks through `resolver`, adding the exchanges each question sent to `counted`. A cached answer (most exchange
+ * addresses in a scan) is taken at once, without a round of promises, and sends nothing.
+ */
+export function askCounting(resolver: Resolver, counted: { queries: number }, call: CallOptions = {}): Ask {
+  return (name, type) =>
+    resolver.peek?.({ name, type }) ??
+    resolver.resolve({ name, type }, call).then((o) => {
+      counted.queries += o.attempts;
+      return o;
+    });
+}
 
 /**
  * What a route says of one exchange, whatever its preference: its addresses, or why it has none, and the

@@ -10,9 +10,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Rng } from '../core/random.js';
 import { systemRng } from '../core/random.js';
-import type { DnsOutcome, Resolver } from '../dns/resolver.js';
-import type { Ask, ExchangeFacts, MailRoute } from '../mx/route.js';
-import { exchangeFacts, routeFromMx } from '../mx/route.js';
+import type { Resolver } from '../dns/resolver.js';
+import type { ExchangeFacts, MailRoute } from '../mx/route.js';
+import { askCounting, exchangeFacts, routeFromMx } from '../mx/route.js';
 
 export interface RouteLaneOptions {
   resolver: Resolver;
@@ -33,7 +33,7 @@ interface Known {
 interface Loading {
   facts: Promise<ExchangeFacts>;
   /** DNS exchanges the look-up sent, once it is done: counted by the route that started it. */
-  attempts: number;
+  counted: { queries: number };
 }
 
 export interface RouteLane {
@@ -58,14 +58,8 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
   const loading = new Map<string, Loading>();
 
   const load = (exchange: string): Loading => {
-    const job: Loading = { facts: null as unknown as Promise<ExchangeFacts>, attempts: 0 };
-    const ask: Ask = (name, type) =>
-      resolver.peek?.({ name, type }) ??
-      resolver.resolve({ name, type }).then((o) => {
-        job.attempts += o.attempts;
-        return o;
-      });
-    job.facts = Promise.resolve(exchangeFacts(exchange, ask)).then(
+    const job: Loading = { facts: null as unknown as Promise<ExchangeFacts>, counted: { queries: 0 } };
+    job.facts = Promise.resolve(exchangeFacts(exchange, askCounting(resolver, job.counted))).then(
       (facts) => {
         loading.delete(exchange);
         if (facts.ttl > 0) {
@@ -87,12 +81,7 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
   const route = (domain: string): Promise<MailRoute> => {
     const start = performance.now();
     const counted = { queries: 0 };
-    const ask: Ask = (name, type) =>
-      resolver.peek?.({ name, type }) ??
-      resolver.resolve({ name, type }).then((o: DnsOutcome) => {
-        counted.queries += o.attempts;
-        return o;
-      });
+    const ask = askCounting(resolver, counted);
     const facts = (exchange: string): ExchangeFacts | Promise<ExchangeFacts> => {
       const hit = known.get(exchange);
       if (hit !== undefined) {
@@ -107,7 +96,7 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
       if (joined) return joined.facts;
       const job = load(exchange);
       return job.facts.then((f) => {
-        counted.queries += job.attempts;
+        counted.queries += job.counted.queries;
         return f;
       });
     };
