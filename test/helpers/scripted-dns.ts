@@ -64,7 +64,8 @@ export async function startScriptedDns(script: Script): Promise<ScriptedDns> {
 
 async function startOnce(script: Script): Promise<ScriptedDns> {
   const queries: ScriptedDns['queries'] = [];
-  const udp = createSocket('udp4');
+  // A large receive buffer (the kernel caps it at net.core.rmem_max): pools send bursts of many queries.
+  const udp = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   const port = udp.address().port;
   const note = (q: DecodedPacket, transport: 'udp' | 'tcp') =>

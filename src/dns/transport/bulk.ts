@@ -97,10 +97,16 @@ export class Burst<T> {
     this.due = true;
     setImmediate(() => {
       this.due = false;
-      const items = this.items;
-      this.items = [];
-      this.flush(items);
+      this.now();
     });
+  }
+
+  /** Hands over what was collected at once, without waiting for the turn to end. */
+  now(): void {
+    if (this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    this.flush(items);
   }
 }
 

@@ -9,12 +9,11 @@
  * again within the same time limit, so a lost one costs a little more than a round trip, not the whole limit.
  * Limits, IDs and time limits are shared with the TCP pool (bulk.ts).
  */
-import type { Socket } from 'node:dgram';
-import { createSocket } from 'node:dgram';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { BulkStats, Channel, Pending } from './bulk.js';
 import { BulkPool, Burst } from './bulk.js';
+import type { DatagramIo, DatagramSocket } from './datagram.js';
+import { openDatagram } from './datagram.js';
 import type { ExchangeRequest } from './types.js';
 
 export interface UdpPoolOptions {
@@ -22,14 +21,22 @@ export interface UdpPoolOptions {
   sockets?: number;
   /** Queries in flight at most (65,535 at most); more wait in order. Default 2048. */
   maxInflight?: number;
+  /**
+   * The sockets' I/O: `native` sends each burst with one system call and reads replies in batches (Linux, when
+   * the native module is built: see `nativeDatagramIo`); `dgram` is node:dgram. Default `auto`: native where it
+   * can be, else dgram.
+   */
+  io?: DatagramIo;
 }
 
 /** Counters of a pool's life, for summaries and tests. */
 export type UdpPoolStats = BulkStats;
 
 interface Slot extends Channel<Slot> {
-  socket: Socket;
+  socket: DatagramSocket;
   connected: boolean;
+  /** Whether datagrams were queued on the socket since its last flush. */
+  dirty: boolean;
   /** Queries waiting for the connect to finish. */
   queue: Pending<Slot>[];
   /** The server's round-trip estimate, shared by its sockets. */
@@ -79,7 +86,7 @@ function sampleRtt(rtt: RoundTrip, ms: number): void {
   rtt.srtt = 0.875 * rtt.srtt + 0.125 * ms;
 }
 
-const RECV_BUFFER = 4 * 1024 * 1024;
+const SOCKET_BUFFER = 4 * 1024 * 1024;
 
 /**
  * A shared set of UDP sockets. Create one per scan (or per long-running process) and `close()` it at the end.
@@ -97,7 +104,11 @@ export class UdpPool extends BulkPool<Slot> {
    */
   private readonly outbox = new Burst<Pending<Slot>>((out) => {
     for (const p of out) this.write(p);
+    this.flush();
   });
+  /** Sockets with datagrams queued: each sends them as one burst at `flush`. */
+  private readonly dirty: Slot[] = [];
+  private readonly io: DatagramIo;
 
   /** Each server's round-trip estimate and resend queue, by channel key. */
   private readonly rtts = new Map<string, RoundTrip>();
@@ -106,6 +117,13 @@ export class UdpPool extends BulkPool<Slot> {
 
   constructor(options: UdpPoolOptions = {}) {
     super(options.maxInflight ?? 2048, options.sockets ?? 4);
+    this.io = options.io ?? 'auto';
+  }
+
+  /** The kind of I/O the pool's sockets use (`dgram` until one is open, or where native cannot be used). */
+  get ioKind(): 'native' | 'dgram' {
+    for (const list of this.channels.values()) for (const slot of list) return slot.socket.kind;
+    return 'dgram';
   }
 
   protected async shutdown(): Promise<void> {
@@ -113,15 +131,7 @@ export class UdpPool extends BulkPool<Slot> {
     for (const list of this.channels.values()) {
       for (const slot of list) {
         for (const p of slot.pending.values()) this.finish(p, { kind: 'network', error: 'the UDP pool was closed' });
-        closing.push(
-          new Promise<void>((resolve) => {
-            try {
-              slot.socket.close(() => resolve());
-            } catch {
-              resolve(); // already closed
-            }
-          }),
-        );
+        closing.push(new Promise<void>((resolve) => slot.socket.close(resolve)));
       }
     }
     await Promise.all(closing);
@@ -132,14 +142,33 @@ export class UdpPool extends BulkPool<Slot> {
     else this.outbox.push(p);
   }
 
+  /**
+   * Queues the datagram on its socket. A connected socket reports what goes wrong (a refused port, a lost route)
+   * as an error, which fails the socket's queries (see `open`); a datagram the kernel had no room for is covered
+   * by the retransmission below, then by the time limit.
+   */
   private write(p: Pending<Slot>): void {
     if (p.settled) return;
-    // No completion callback: it costs a tick per datagram, and a connected socket reports what goes wrong
-    // (a refused port, a lost route) as an 'error' event, which fails the socket's queries (see `open`). A send
-    // refused on the spot is covered by the retransmission below, then by the time limit.
-    p.channel.socket.send(p.req.bytes);
+    this.enqueue(p);
     const rto = rtoOf(p.channel.rtt, p.req.timeoutMs);
     this.retransmitAfter(p, rto);
+  }
+
+  private enqueue(p: Pending<Slot>): void {
+    const slot = p.channel;
+    slot.socket.queue(p.req.bytes);
+    if (!slot.dirty) {
+      slot.dirty = true;
+      this.dirty.push(slot);
+    }
+  }
+
+  private flush(): void {
+    for (const slot of this.dirty) {
+      slot.dirty = false;
+      slot.socket.flush();
+    }
+    this.dirty.length = 0;
   }
 
   private retransmitAfter(p: Pending<Slot>, rto: number): void {
@@ -172,7 +201,7 @@ export class UdpPool extends BulkPool<Slot> {
           rtt.backoff *= 2;
           rtt.backedOffAt = now;
         }
-        p.channel.socket.send(p.req.bytes);
+        this.enqueue(p);
         this.retransmitAfter(p, 2 * rto);
       }
       if (due.head > 1024 && due.head * 2 > due.queries.length) {
@@ -182,6 +211,7 @@ export class UdpPool extends BulkPool<Slot> {
         due.head = 0;
       }
     }
+    this.flush();
   }
 
   /**
@@ -190,9 +220,6 @@ export class UdpPool extends BulkPool<Slot> {
    */
   protected open(req: ExchangeRequest, key: string): Slot {
     const server = req.server;
-    // A large receive buffer (the kernel caps it at net.core.rmem_max): replies to a burst of queries arrive
-    // together, and the default of about 200 KiB holds only a few hundred datagrams.
-    const socket = createSocket({ type: isIP(server.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: RECV_BUFFER });
     let rtt = this.rtts.get(key);
     if (!rtt) {
       rtt = {
@@ -205,37 +232,42 @@ export class UdpPool extends BulkPool<Slot> {
       };
       this.rtts.set(key, rtt);
     }
-    const slot: Slot = { socket, pending: new Map(), connected: false, queue: [], rtt };
-    socket.on('message', (msg, rinfo) => this.receive(slot, msg, rinfo.address, rinfo.port));
-    socket.on('error', (err: Error) => {
-      // A socket-level error (rare: the connect failed, the interface went away) fails what waits on it. A
-      // socket that never connected is dropped, so the next question gets a new one.
-      for (const p of slot.pending.values()) this.finish(p, { kind: 'network', error: err.message });
-      slot.queue = [];
-      if (!slot.connected) {
-        this.drop(key, slot);
-        socket.close();
-      }
-    });
+    const slot: Slot = { socket: null!, pending: new Map(), connected: false, dirty: false, queue: [], rtt };
     // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
-    try {
-      socket.connect(server.port, server.host, () => {
-        slot.connected = true;
-        for (const p of slot.queue) this.outbox.push(p);
-        slot.queue = [];
-      });
-    } catch (err) {
-      socket.close();
-      throw err;
-    }
+    // A large buffer (the kernel caps it at net.core.rmem_max): replies to a burst of queries arrive together,
+    // and the default of about 200 KiB holds only a few hundred datagrams.
+    slot.socket = openDatagram(
+      server.host,
+      server.port,
+      {
+        message: (msg, foreign) => this.receive(slot, msg, foreign),
+        error: (err) => {
+          // A socket-level error (rare: the connect failed, the interface went away) fails what waits on it. A
+          // socket that never connected is dropped, so the next question gets a new one.
+          for (const p of slot.pending.values()) this.finish(p, { kind: 'network', error: err.message });
+          slot.queue = [];
+          if (!slot.connected) {
+            this.drop(key, slot);
+            slot.socket.close(() => {});
+          }
+        },
+        afterBatch: () => this.outbox.now(),
+        connect: () => {
+          slot.connected = true;
+          for (const p of slot.queue) this.outbox.push(p);
+          slot.queue = [];
+        },
+      },
+      { io: this.io, bufferBytes: SOCKET_BUFFER },
+    );
     return slot;
   }
 
-  private receive(slot: Slot, msg: Buffer, address: string, port: number): void {
+  private receive(slot: Slot, msg: Buffer, foreign: string | null): void {
     const p = this.pendingFor(slot, msg);
     if (!p) return;
-    if (address !== p.req.server.host || port !== p.req.server.port) {
-      p.dropped.push(`reply from an unexpected source ${address}:${port}`);
+    if (foreign !== null) {
+      p.dropped.push(`reply from an unexpected source ${foreign}`);
       return;
     }
     this.answer(p, msg);
