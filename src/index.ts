@@ -24,6 +24,8 @@ export type {
 } from './dns/resolver.js';
 export { UdpPool } from './dns/transport/pool.js';
 export type { UdpPoolOptions } from './dns/transport/pool.js';
+export { nativeDatagramIo } from './dns/transport/datagram.js';
+export type { DatagramIo } from './dns/transport/datagram.js';
 export { TcpPool } from './dns/transport/tcp-pool.js';
 export type { TcpPoolOptions } from './dns/transport/tcp-pool.js';
 export type { BulkStats, ExchangePool } from './dns/transport/bulk.js';

@@ -6,6 +6,9 @@
 import { DnsCache } from '../dns/cache.js';
 import type { DnsOutcome, Resolver } from '../dns/resolver.js';
 import { createResolver } from '../dns/resolver.js';
+import { MxError } from '../core/errors.js';
+import type { DatagramIo } from '../dns/transport/datagram.js';
+import { nativeDatagramIo } from '../dns/transport/datagram.js';
 import { UdpPool } from '../dns/transport/pool.js';
 import { TcpPool } from '../dns/transport/tcp-pool.js';
 import type { ExchangePool } from '../dns/transport/bulk.js';
@@ -53,6 +56,23 @@ export function createScanResolver(options: ScanResolverOptions): Resolver {
  * pipelined queries over a few long-lived connections per server (RFC 7766), which costs far less CPU per query
  * and loses nothing, where the resolvers asked accept it.
  */
-export function createScanPool(tcp: boolean): ExchangePool {
-  return tcp ? new TcpPool() : new UdpPool();
+export function createScanPool(tcp: boolean, env: NodeJS.ProcessEnv = process.env): ExchangePool {
+  return tcp ? new TcpPool() : new UdpPool({ io: datagramIoOf(env) });
+}
+
+/**
+ * `MXRAY_UDP_IO=native|dgram` chooses the UDP pool's I/O (default: native where it is built), for comparing
+ * the two or ruling the native module out when looking into a problem.
+ */
+function datagramIoOf(env: NodeJS.ProcessEnv): DatagramIo {
+  const io = env.MXRAY_UDP_IO;
+  if (io === undefined || io === '' || io === 'auto') return 'auto';
+  if (io === 'dgram') return io;
+  if (io === 'native') {
+    const native = nativeDatagramIo();
+    if (!native.available)
+      throw new MxError('MX_INVALID_ARGUMENT', `MXRAY_UDP_IO=native is not available: ${native.reason}`);
+    return io;
+  }
+  throw new MxError('MX_INVALID_ARGUMENT', `MXRAY_UDP_IO must be native, dgram or auto, not ${JSON.stringify(io)}`);
 }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
 import { labDnsChannel } from '../../src/lab/dns-server.js';
+import { nativeDatagramIo } from '../../src/dns/transport/datagram.js';
 import { startCli } from '../helpers/cli.js';
 import { parseJsonl, scanZone } from '../helpers/scan-zone.js';
 
@@ -100,6 +101,28 @@ describe('mxray scan against a lab', () => {
     assert.deepEqual([...new Set(seen.map((q) => q.transport))], ['tcp']);
     // Hundreds of queries over the pool's two connections, not a connection per query.
     assert.ok(new Set(seen.map((q) => q.remote)).size <= 2, `${new Set(seen.map((q) => q.remote)).size} connections`);
+  });
+
+  for (const io of ['dgram', 'native'] as const) {
+    it(`gives the same routes with MXRAY_UDP_IO=${io}`, async () => {
+      const r = await startCli(['scan', '--server', server(), '--concurrency', '16', inputFile], {
+        env: { MXRAY_UDP_IO: io },
+      }).done;
+      if (io === 'native' && !nativeDatagramIo().available) {
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /not available/);
+        return;
+      }
+      assert.equal(r.code, 0, r.stderr);
+      assertComplete(parseJsonl(r.stdout));
+      assert.match(r.stderr, /dns: \d+ queries sent \(0 timed out\)/);
+    });
+  }
+
+  it('names a wrong MXRAY_UDP_IO', async () => {
+    const r = await startCli(['scan', '--server', server(), inputFile], { env: { MXRAY_UDP_IO: 'fast' } }).done;
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /MXRAY_UDP_IO must be native, dgram or auto, not "fast"/);
   });
 
   it('reads a CSV column and writes CSV', async () => {

@@ -64,6 +64,9 @@ interface DeadlineQueue<C extends Channel<C>> {
 
 const SWEEP_FROM = 4096;
 
+/** What a queue's passed slots hold instead of their query. */
+const DONE = { settled: true };
+
 /** A query waiting for room; `gone` once its caller aborted. */
 interface Waiter {
   go: () => void;
@@ -364,7 +367,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       while (q.head < q.items.length) {
         const p = q.items[q.head]!;
         if (!p.settled && p.expiresAt > now) break;
-        q.head++;
+        // Let go of it now (the slot is reused only when the queue is cut): an answered query held here until
+        // then would outlive a young-generation collection or two and be promoted, for a full one to collect.
+        q.items[q.head++] = DONE as Pending<C>;
         if (!p.settled) {
           this.counters.timedOut++;
           this.finish(p, { kind: 'timeout' });

@@ -86,6 +86,9 @@ function sampleRtt(rtt: RoundTrip, ms: number): void {
   rtt.srtt = 0.875 * rtt.srtt + 0.125 * ms;
 }
 
+/** What a resend queue's passed slots hold instead of their query. */
+const DONE = { settled: true } as Pending<Slot>;
+
 const SOCKET_BUFFER = 4 * 1024 * 1024;
 
 /**
@@ -193,7 +196,7 @@ export class UdpPool extends BulkPool<Slot> {
         const p = due.queries[due.head]!;
         if (!p.settled && due.at[due.head]! > now) break;
         const rto = due.rto[due.head]!;
-        due.head++;
+        due.queries[due.head++] = DONE; // let go of it at once (see bulk.ts)
         if (p.settled || p.expiresAt - now < rto / 2) continue;
         this.repeated.add(p);
         this.counters.resent++;
