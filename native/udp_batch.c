@@ -8,10 +8,13 @@
  * the socket is readable (uv_poll), so the socket lives in Node's own event loop like any other handle.
  *
  * JavaScript API (see datagram.ts):
- *   open(host, port, family, bufferBytes, onBatch(data, lengths, sources), onError(code, syscall), afterBatch())
- *     -> handle; afterBatch runs once the promise jobs of a batch have run, so that the queries they made can go
- *     out at once, while the server works and the next batch is read
- *   send(handle, data, offsets, count) -> datagrams sent (>= 0) or a negative libuv error code
+ *   open(host, port, family, bufferBytes, onBatch(data, lengths, sources), onError(code, syscall), afterBatch(),
+ *        onWritable()) -> handle
+ *     afterBatch runs once the promise jobs of a batch have run, so that the queries they made can go out at
+ *     once, while the server works and the next batch is read; onWritable, once the socket has room again after
+ *     a send that found its buffer full
+ *   send(handle, data, offsets, count, result) -> result[0] = datagrams sent from the start, result[1] = 0 or
+ *     the libuv error code that stopped the burst (a full buffer is not an error: onWritable follows)
  *   setRef(handle, on), close(handle)
  * A length below zero (~len) marks a datagram from another source than the connected peer (the kernel delivers
  * none to a connected socket; checked all the same); `sources` then gives its "address:port" at the same index,
@@ -41,11 +44,15 @@ typedef struct {
   int closing;   /* close() was called: no more callbacks */
   int uv_closed; /* libuv is done with the handle */
   int js_gone;   /* the JavaScript handle was collected */
+  int want_write; /* a send found the buffer full: tell JavaScript when there is room */
   napi_ref on_batch;
   napi_ref on_error;
   napi_ref after_batch;
+  napi_ref on_writable;
   napi_ref resource;
   napi_async_context ctx;
+  /* Closes the socket when the environment ends first (a worker thread exiting): see open. */
+  napi_async_cleanup_hook_handle cleanup;
   struct sockaddr_storage peer;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -92,6 +99,8 @@ static void report_error(sock_t *s, const char *syscall, int uv_err) {
   call_js(s, s->on_error, 2, argv);
 }
 
+static void on_poll(uv_poll_t *handle, int status, int events);
+
 static int from_peer(const sock_t *s, const struct sockaddr_storage *from) {
   if (from->ss_family != s->peer.ss_family) return 0;
   if (from->ss_family == AF_INET) {
@@ -119,7 +128,55 @@ static napi_status describe(const struct sockaddr_storage *from, napi_env env, n
   return napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, out);
 }
 
-static void on_readable(uv_poll_t *handle, int status, int events) {
+static void poll_for(sock_t *s) {
+  if (!s->closing) uv_poll_start(&s->poll, UV_READABLE | (s->want_write ? UV_WRITABLE : 0), on_poll);
+}
+
+static void read_batches(sock_t *s) {
+  napi_env env = s->env;
+  for (int round = 0; round < READ_ROUNDS && !s->closing; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      s->msgs[i].msg_hdr.msg_namelen = sizeof s->names[i];
+      s->msgs[i].msg_hdr.msg_flags = 0;
+    }
+    int n = recvmmsg(s->fd, s->msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) report_error(s, "recvmmsg", -errno);
+      break;
+    }
+    if (n == 0) break;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += s->msgs[i].msg_len;
+    napi_value argv[3], lengths_ab;
+    void *data, *lengths_data;
+    if (napi_create_buffer(env, total > 0 ? total : 1, &data, &argv[0]) != napi_ok) break;
+    if (napi_create_arraybuffer(env, (size_t)n * sizeof(int32_t), &lengths_data, &lengths_ab) != napi_ok) break;
+    if (napi_create_typedarray(env, napi_int32_array, (size_t)n, lengths_ab, 0, &argv[1]) != napi_ok) break;
+    int32_t *lengths = lengths_data;
+    napi_get_undefined(env, &argv[2]);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+      unsigned len = s->msgs[i].msg_len;
+      memcpy((char *)data + at, s->iov[i].iov_base, len);
+      at += len;
+      lengths[i] = (int32_t)len;
+      if (from_peer(s, &s->names[i])) continue;
+      lengths[i] = ~(int32_t)len;
+      napi_value source;
+      if (describe(&s->names[i], env, &source) != napi_ok) continue;
+      napi_valuetype type;
+      napi_typeof(env, argv[2], &type);
+      if (type == napi_undefined) napi_create_array_with_length(env, (size_t)n, &argv[2]);
+      napi_set_element(env, argv[2], (uint32_t)i, source);
+    }
+    call_js(s, s->on_batch, 3, argv);
+    if (!s->closing) call_js(s, s->after_batch, 0, NULL);
+    if (n < BATCH) break;
+  }
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
   sock_t *s = handle->data;
   if (s->closing) return;
   napi_env env = s->env;
@@ -127,66 +184,52 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (status < 0) {
     /* libuv stops the poll and says EBADF when epoll reports an error on the socket: for a connected datagram
-     * socket that is a pending ICMP error (a refused port, an unreachable host). Read it (which clears it), tell
-     * JavaScript, and poll again. */
+     * socket, a pending ICMP error (a refused port, an unreachable host). Read it (which clears it) and tell
+     * JavaScript. It may be gone already, taken by a send made meanwhile (which reported it); either way the
+     * socket is polled again, or it would never be read from again. */
     int err = 0;
     socklen_t len = sizeof err;
-    if (status == UV_EBADF && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+    if (status != UV_EBADF) report_error(s, "poll", status);
+    else if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
       report_error(s, "recvmmsg", -err);
-      if (!s->closing) uv_poll_start(&s->poll, UV_READABLE, on_readable);
-    } else {
-      report_error(s, "poll", status);
-    }
+    poll_for(s);
   } else {
-    for (int round = 0; round < READ_ROUNDS && !s->closing; round++) {
-      for (int i = 0; i < BATCH; i++) {
-        s->msgs[i].msg_hdr.msg_namelen = sizeof s->names[i];
-        s->msgs[i].msg_hdr.msg_flags = 0;
-      }
-      int n = recvmmsg(s->fd, s->msgs, BATCH, MSG_DONTWAIT, NULL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) report_error(s, "recvmmsg", -errno);
-        break;
-      }
-      if (n == 0) break;
-      size_t total = 0;
-      for (int i = 0; i < n; i++) total += s->msgs[i].msg_len;
-      napi_value argv[3], lengths_ab;
-      void *data, *lengths_data;
-      if (napi_create_buffer(env, total > 0 ? total : 1, &data, &argv[0]) != napi_ok) break;
-      if (napi_create_arraybuffer(env, (size_t)n * sizeof(int32_t), &lengths_data, &lengths_ab) != napi_ok) break;
-      if (napi_create_typedarray(env, napi_int32_array, (size_t)n, lengths_ab, 0, &argv[1]) != napi_ok) break;
-      int32_t *lengths = lengths_data;
-      napi_get_undefined(env, &argv[2]);
-      size_t at = 0;
-      for (int i = 0; i < n; i++) {
-        unsigned len = s->msgs[i].msg_len;
-        memcpy((char *)data + at, s->iov[i].iov_base, len);
-        at += len;
-        lengths[i] = (int32_t)len;
-        if (from_peer(s, &s->names[i])) continue;
-        lengths[i] = ~(int32_t)len;
-        napi_value source;
-        if (describe(&s->names[i], env, &source) != napi_ok) continue;
-        napi_valuetype type;
-        napi_typeof(env, argv[2], &type);
-        if (type == napi_undefined) napi_create_array_with_length(env, (size_t)n, &argv[2]);
-        napi_set_element(env, argv[2], (uint32_t)i, source);
-      }
-      call_js(s, s->on_batch, 3, argv);
-      if (!s->closing) call_js(s, s->after_batch, 0, NULL);
-      if (n < BATCH) break;
+    if ((events & UV_WRITABLE) && s->want_write) {
+      s->want_write = 0;
+      poll_for(s);
+      call_js(s, s->on_writable, 0, NULL);
     }
+    if (events & UV_READABLE) read_batches(s);
   }
   napi_close_handle_scope(env, scope);
+}
+
+/* Lets go of the JavaScript side: once libuv is done with the handle, so never inside one of its callbacks. */
+static void forget_js(sock_t *s) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  int scoped = napi_open_handle_scope(env, &scope) == napi_ok;
+  if (s->on_batch) napi_delete_reference(env, s->on_batch);
+  if (s->on_error) napi_delete_reference(env, s->on_error);
+  if (s->after_batch) napi_delete_reference(env, s->after_batch);
+  if (s->on_writable) napi_delete_reference(env, s->on_writable);
+  if (s->resource) napi_delete_reference(env, s->resource);
+  if (s->ctx) napi_async_destroy(env, s->ctx);
+  s->on_batch = s->on_error = s->after_batch = s->on_writable = s->resource = NULL;
+  s->ctx = NULL;
+  if (scoped) napi_close_handle_scope(env, scope);
 }
 
 static void on_uv_closed(uv_handle_t *handle) {
   sock_t *s = handle->data;
   close(s->fd);
+  forget_js(s);
   s->uv_closed = 1;
+  napi_async_cleanup_hook_handle cleanup = s->cleanup;
+  s->cleanup = NULL;
   if (s->js_gone) release(s);
+  /* Last: the environment may end as soon as this returns (a worker thread exiting). */
+  if (cleanup) napi_remove_async_cleanup_hook(cleanup);
 }
 
 static void close_sock(sock_t *s) {
@@ -194,11 +237,11 @@ static void close_sock(sock_t *s) {
   s->closing = 1;
   uv_poll_stop(&s->poll);
   uv_close((uv_handle_t *)&s->poll, on_uv_closed);
-  napi_delete_reference(s->env, s->on_batch);
-  napi_delete_reference(s->env, s->on_error);
-  napi_delete_reference(s->env, s->after_batch);
-  napi_delete_reference(s->env, s->resource);
-  napi_async_destroy(s->env, s->ctx);
+}
+
+/* The environment is ending with the socket open: close it, and let the environment end once libuv is done. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  close_sock(arg);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -218,12 +261,12 @@ static sock_t *unwrap(napi_env env, napi_value handle) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
+  if (argc < 8) {
     napi_throw_type_error(env, "MX_NATIVE",
-                          "mxray_udp.open(host, port, family, bufferBytes, onBatch, onError, afterBatch)");
+                          "mxray_udp.open(host, port, family, bufferBytes, onBatch, onError, afterBatch, onWritable)");
     return NULL;
   }
   char host[64];
@@ -293,26 +336,34 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     s->msgs[i].msg_hdr.msg_name = &s->names[i];
   }
 
-  uv_loop_t *loop;
+  /* The JavaScript side first (undone by forget_js), then the poll, then the handle JavaScript keeps. */
   napi_value resource, name, handle;
-  int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init_socket(loop, &s->poll, fd) : UV_EINVAL;
+  napi_status st = napi_create_object(env, &resource);
+  if (st == napi_ok) st = napi_create_string_utf8(env, "MXRAY_UDP", NAPI_AUTO_LENGTH, &name);
+  if (st == napi_ok) st = napi_async_init(env, resource, name, &s->ctx);
+  if (st == napi_ok) st = napi_create_reference(env, resource, 1, &s->resource);
+  if (st == napi_ok) st = napi_create_reference(env, argv[4], 1, &s->on_batch);
+  if (st == napi_ok) st = napi_create_reference(env, argv[5], 1, &s->on_error);
+  if (st == napi_ok) st = napi_create_reference(env, argv[6], 1, &s->after_batch);
+  if (st == napi_ok) st = napi_create_reference(env, argv[7], 1, &s->on_writable);
+  uv_loop_t *loop;
+  int rc = st == napi_ok && napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init_socket(loop, &s->poll, fd)
+                                                                           : UV_EINVAL;
   if (rc != 0) {
     close(fd);
+    forget_js(s);
     release(s);
-    throw_errno(env, "uv_poll_init", -rc);
+    if (st != napi_ok) napi_throw_error(env, "MX_NATIVE", "mxray_udp: could not set up the socket's callbacks");
+    else throw_errno(env, "uv_poll_init", -rc);
     return NULL;
   }
   s->poll.data = s;
-  CHECK(env, napi_create_object(env, &resource));
-  CHECK(env, napi_create_string_utf8(env, "MXRAY_UDP", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_async_init(env, resource, name, &s->ctx));
-  CHECK(env, napi_create_reference(env, resource, 1, &s->resource));
-  CHECK(env, napi_create_reference(env, argv[4], 1, &s->on_batch));
-  CHECK(env, napi_create_reference(env, argv[5], 1, &s->on_error));
-  CHECK(env, napi_create_reference(env, argv[6], 1, &s->after_batch));
-  rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  CHECK(env, napi_create_external(env, s, finalize, NULL, &handle));
+  /* From here on the socket is closed through libuv (close_sock), which frees it once the handle is done. */
+  rc = uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  if (rc == 0 && napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup) != napi_ok) rc = UV_EINVAL;
+  if (rc == 0 && napi_create_external(env, s, finalize, NULL, &handle) != napi_ok) rc = UV_EINVAL;
   if (rc != 0) {
+    s->js_gone = 1; /* no handle was given out: free it when closed */
     close_sock(s);
     throw_errno(env, "uv_poll_start", -rc);
     return NULL;
@@ -321,40 +372,44 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = unwrap(env, argv[0]);
   if (!s) return NULL;
   char *data;
-  size_t data_len, offsets_len, offsets_offset;
+  size_t data_len, offsets_len, result_len, ignored_offset;
   uint32_t count;
-  napi_typedarray_type type;
-  void *offsets_data;
-  napi_value offsets_ab;
+  napi_typedarray_type offsets_type, result_type;
+  void *offsets_data, *result_data;
+  napi_value ab;
   CHECK(env, napi_get_buffer_info(env, argv[1], (void **)&data, &data_len));
-  CHECK(env, napi_get_typedarray_info(env, argv[2], &type, &offsets_len, &offsets_data, &offsets_ab,
-                                      &offsets_offset));
+  CHECK(env, napi_get_typedarray_info(env, argv[2], &offsets_type, &offsets_len, &offsets_data, &ab, &ignored_offset));
   CHECK(env, napi_get_value_uint32(env, argv[3], &count));
+  CHECK(env, napi_get_typedarray_info(env, argv[4], &result_type, &result_len, &result_data, &ab, &ignored_offset));
   uint32_t *offsets = offsets_data;
-  if (type != napi_uint32_array || offsets_len < (size_t)count + 1 || offsets[count] > data_len) {
-    napi_throw_range_error(env, "MX_NATIVE", "mxray_udp.send: offsets do not fit the data");
+  int32_t *result = result_data;
+  int fits = offsets_type == napi_uint32_array && offsets_len >= (size_t)count + 1 && result_type == napi_int32_array &&
+             result_len >= 2;
+  for (uint32_t i = 0; fits && i < count; i++) fits = offsets[i] <= offsets[i + 1] && offsets[i + 1] <= data_len;
+  if (!fits) {
+    napi_throw_range_error(env, "MX_NATIVE", "mxray_udp.send: the offsets or the result do not fit the data");
     return NULL;
   }
+  result[0] = 0;
+  result[1] = 0;
   if (s->closing) {
-    CHECK(env, napi_create_int32(env, UV_EBADF, &result));
-    return result;
+    result[1] = UV_EBADF;
+    return NULL;
   }
   struct mmsghdr msgs[SEND_CHUNK];
   struct iovec iov[SEND_CHUNK];
   uint32_t sent = 0;
-  int32_t outcome = 0;
   while (sent < count) {
     uint32_t k = count - sent < SEND_CHUNK ? count - sent : SEND_CHUNK;
     for (uint32_t i = 0; i < k; i++) {
-      uint32_t from = offsets[sent + i], to = offsets[sent + i + 1];
-      iov[i].iov_base = data + from;
-      iov[i].iov_len = to > from ? to - from : 0;
+      iov[i].iov_base = data + offsets[sent + i];
+      iov[i].iov_len = offsets[sent + i + 1] - offsets[sent + i];
       memset(&msgs[i], 0, sizeof msgs[i]);
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
@@ -362,15 +417,20 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     int r = sendmmsg(s->fd, msgs, k, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
-      /* A full buffer loses the rest of the burst, as a full queue would: the pool sends them again. */
-      if (sent == 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) outcome = -errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        /* The buffer is full: the rest waits until the socket has room (onWritable). */
+        s->want_write = 1;
+        poll_for(s);
+      } else {
+        /* A short count before this call hid the error (sendmmsg reports only the first): it is this one. */
+        result[1] = -errno;
+      }
       break;
     }
     sent += (uint32_t)r;
-    if ((uint32_t)r < k) break;
   }
-  CHECK(env, napi_create_int32(env, outcome < 0 ? outcome : (int32_t)sent, &result));
-  return result;
+  result[0] = (int32_t)sent;
+  return NULL;
 }
 
 static napi_value js_ref(napi_env env, napi_callback_info info) {

@@ -225,6 +225,26 @@ for (const io of ioKinds) {
       assert.equal(p.stats.inflight, 0);
     });
 
+    it('ends a burst of questions to a closed port as network failures, not by their time limit', async () => {
+      const p = pool({ sockets: 1 });
+      const port = await freePort();
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => {
+          const question = { name: `h${i}.example.test`, type: 'A' as const };
+          return p.exchange({
+            server: { host: '127.0.0.1', port },
+            question,
+            ...encodeQuery(question, { id: 0 }),
+            timeoutMs: 60_000,
+          });
+        }),
+      );
+      for (const o of outcomes) {
+        assert.ok(o.kind === 'network', o.kind);
+        assert.match(o.error, /ECONNREFUSED/);
+      }
+    });
+
     it('does not keep a process alive once its questions are answered', async () => {
       const s = await server((q) => [reply(q, [addressOf(q)])]);
       const r = await runToExit(

@@ -49,8 +49,10 @@ interface NativeUdp {
     onBatch: (data: Buffer, lengths: Int32Array, sources: (string | undefined)[] | undefined) => void,
     onError: (code: string, syscall: string) => void,
     afterBatch: () => void,
+    onWritable: () => void,
   ): object;
-  send(handle: object, data: Buffer, offsets: Uint32Array, count: number): number;
+  /** Writes the datagrams sent (from the first) into result[0], and the error that stopped them, if any, into result[1]. */
+  send(handle: object, data: Buffer, offsets: Uint32Array, count: number, result: Int32Array): void;
   setRef(handle: object, on: boolean): void;
   close(handle: object): void;
 }
@@ -84,7 +86,8 @@ export function openDatagram(
 ): DatagramSocket {
   const family = isIP(host);
   if (options.io === 'native' && !native.udp) throw new Error(`io 'native' is not available: ${native.reason}`);
-  if (options.io !== 'dgram' && native.udp && family !== 0) {
+  // An IPv6 address with a zone (fe80::1%eth0) is left to node:dgram, which resolves the zone's interface.
+  if (options.io !== 'dgram' && native.udp && family !== 0 && !host.includes('%')) {
     return new NativeDatagram(native.udp, host, port, family, handlers, options.bufferBytes);
   }
   return new DgramDatagram(host, port, family, handlers, options.bufferBytes);
@@ -142,6 +145,9 @@ class NativeDatagram implements DatagramSocket {
   /** Where a burst is packed; grown as needed and reused (sendmmsg copies the datagrams before it returns). */
   private packed = Buffer.allocUnsafe(64 * 1024);
   private offsets = new Uint32Array(1025);
+  private readonly result = new Int32Array(2);
+  /** A send found the socket's buffer full: the rest of `out` waits for room (onWritable). */
+  private blocked = false;
   private closed = false;
 
   constructor(
@@ -158,16 +164,27 @@ class NativeDatagram implements DatagramSocket {
       family,
       bufferBytes,
       (data, lengths, sources) => {
+        // Every datagram of the batch is handed over even if a handler throws; the first error is thrown after.
+        let failure: { error: unknown } | null = null;
         let at = 0;
         for (let i = 0; i < lengths.length && !this.closed; i++) {
           const n = lengths[i]!;
           const len = n < 0 ? ~n : n;
-          handlers.message(data.subarray(at, at + len), n < 0 ? (sources?.[i] ?? 'another source') : null);
+          try {
+            handlers.message(data.subarray(at, at + len), n < 0 ? (sources?.[i] ?? 'another source') : null);
+          } catch (error) {
+            failure ??= { error };
+          }
           at += len;
         }
+        if (failure) throw failure.error;
       },
       (code, syscall) => handlers.error(systemError(code, syscall)),
       () => handlers.afterBatch(),
+      () => {
+        this.blocked = false;
+        this.flush();
+      },
     );
     // Connected already (connect(2) on a datagram socket only sets the peer); told once the caller has the socket.
     queueMicrotask(() => {
@@ -182,7 +199,7 @@ class NativeDatagram implements DatagramSocket {
 
   flush(): void {
     const count = this.out.length;
-    if (count === 0 || this.closed) return;
+    if (count === 0 || this.closed || this.blocked) return;
     if (this.packed.length < this.outBytes)
       this.packed = Buffer.allocUnsafe(Math.max(this.outBytes, 2 * this.packed.length));
     if (this.offsets.length < count + 1) this.offsets = new Uint32Array(Math.max(count + 1, 2 * this.offsets.length));
@@ -195,11 +212,21 @@ class NativeDatagram implements DatagramSocket {
       at += bytes.copy(packed, at);
     }
     offsets[count] = at;
-    this.out.length = 0;
-    this.outBytes = 0;
-    const sent = this.udp.send(this.handle, packed, offsets, count);
-    // A full buffer leaves the rest of the burst unsent, without an error: the pool sends them again.
-    if (sent < 0) this.handlers.error(systemError(getSystemErrorName(sent), 'sendmmsg'));
+    const result = this.result;
+    this.udp.send(this.handle, packed, offsets, count, result);
+    const sent = result[0]!;
+    const error = result[1]!;
+    if (sent === count || error !== 0) {
+      // All sent, or an error (a refused port…), which fails the socket's queries: nothing is kept back.
+      this.out.length = 0;
+      this.outBytes = 0;
+    } else {
+      // The buffer filled: what was not sent goes out, in order, when the socket has room again.
+      this.out.splice(0, sent);
+      this.outBytes = at - offsets[sent]!;
+      this.blocked = true;
+    }
+    if (error !== 0) this.handlers.error(systemError(getSystemErrorName(error), 'sendmmsg'));
   }
 
   ref(): void {
