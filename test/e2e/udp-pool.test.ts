@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { isMxError } from '../../src/core/errors.js';
 import { seededRng } from '../../src/core/random.js';
@@ -41,6 +43,16 @@ const addressOf = (q: DecodedPacket): Answer => {
   return { name: q.questions![0]!.name, type: 'A', ttl: 60, data: `127.9.${n >> 8}.${n & 255}` };
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A full garbage collection (V8's gc(), made available for the call), after the current jobs have run. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    await sleep(0);
+    gc();
+  }
+}
 
 function request(s: ScriptedDns, question: DnsQuestion, timeoutMs = 2000, signal?: AbortSignal) {
   const { id, bytes } = encodeQuery(question, { id: 0 });
@@ -133,6 +145,27 @@ for (const io of ioKinds) {
       assert.equal(outcomes.filter((o) => o.kind === 'response').length, 9000);
       assert.equal(p.stats.inflight, 1);
       assert.ok(p.stats.deadlines < 4500, `${p.stats.deadlines} questions held for their deadline`);
+      await p.close();
+      assert.equal((await silent).kind, 'network');
+    });
+
+    it('lets go of an answered question’s outcome while an earlier one still waits out its limit', async () => {
+      // The first question is never answered, so it holds the head of the time-limit queue (and the queue holds
+      // every question sent after it): their outcomes must not be kept alive through it.
+      const s = await server((q) => (q.questions![0]!.name === 'h0.example.test' ? [] : [reply(q, [addressOf(q)])]));
+      const p = pool({ sockets: 1 });
+      const silent = p.exchange(request(s, { name: 'h0.example.test', type: 'A' }, 10_000));
+      // Made in a function of their own, so that no variable here holds the last one.
+      const ask = async (i: number) => {
+        const o = await p.exchange(request(s, { name: `h${i}.example.test`, type: 'A' }, 10_000));
+        assert.ok(o.kind === 'response');
+        return new WeakRef(o.response);
+      };
+      const refs: WeakRef<object>[] = [];
+      for (let i = 1; i <= 20; i++) refs.push(await ask(i));
+      await collectGarbage();
+      assert.equal(p.stats.inflight, 1);
+      assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'outcomes still reachable');
       await p.close();
       assert.equal((await silent).kind, 'network');
     });

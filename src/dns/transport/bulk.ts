@@ -64,6 +64,9 @@ interface DeadlineQueue<C extends Channel<C>> {
 
 const SWEEP_FROM = 4096;
 
+/** What a settled query's promise functions become. */
+const SETTLED = (): void => {};
+
 /** What a queue's passed slots hold instead of their query. */
 const DONE = { settled: true };
 
@@ -313,8 +316,14 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     if (p.onAbort) p.req.signal?.removeEventListener('abort', p.onAbort);
     if (--this.counters.inflight === 0) this.unref();
     this.admit();
+    // The settled query may stay in the time-limit and resend queues a while (behind one still waiting there):
+    // through its promise's functions it would keep the whole outcome alive, reply and records, long enough for
+    // the garbage collector to move it to the old generation, at the cost of a full collection later.
+    const { resolve, reject } = p;
+    p.resolve = SETTLED;
+    p.reject = SETTLED;
     if (outcome === null) {
-      p.reject(reason);
+      reject(reason);
       return;
     }
     const elapsedMs = Math.round(performance.now() - p.start);
@@ -323,9 +332,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     const dropped = p.dropped;
     if (outcome.kind === 'response') {
       this.counters.answered++;
-      p.resolve({ kind: 'response', response: outcome.response, transport, elapsedMs, dropped });
-    } else if (outcome.kind === 'timeout') p.resolve({ kind: 'timeout', transport, elapsedMs, dropped });
-    else p.resolve({ kind: 'network', error: outcome.error, transport, elapsedMs, dropped });
+      resolve({ kind: 'response', response: outcome.response, transport, elapsedMs, dropped });
+    } else if (outcome.kind === 'timeout') resolve({ kind: 'timeout', transport, elapsedMs, dropped });
+    else resolve({ kind: 'network', error: outcome.error, transport, elapsedMs, dropped });
   }
 
   /** Lets waiting queries in while there is room. */
