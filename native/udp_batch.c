@@ -8,7 +8,7 @@
  * the socket is readable (uv_poll), so the socket lives in Node's own event loop like any other handle.
  *
  * JavaScript API (see datagram.ts):
- *   open(host, port, family, bufferBytes, onBatch(data, lengths, sources), onError(code, syscall), afterBatch(),
+ *   open(host, port, family, receiveBufferBytes, onBatch(data, lengths, sources), onError(code, syscall), afterBatch(),
  *        onWritable()) -> handle
  *     afterBatch runs once the promise jobs of a batch have run, so that the queries they made can go out at
  *     once, while the server works and the next batch is read; onWritable, once the socket has room again after
@@ -305,9 +305,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int size = (int)buffer_bytes;
-  /* Best effort, as node:dgram's recvBufferSize: the kernel caps both at its rmem_max and wmem_max. */
+  /* Best effort, as node:dgram's recvBufferSize: the kernel caps it at its rmem_max. The send buffer stays the
+   * system's default: a large one would let a burst queue up (or be dropped unseen) on a congested link instead
+   * of filling, which is what tells the pool to wait for room (onWritable). */
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   if (connect(fd, (struct sockaddr *)&peer, peer_len) < 0) {
     int err = errno;
     close(fd);

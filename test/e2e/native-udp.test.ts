@@ -49,7 +49,7 @@ function recorded(port: number, onMessage?: (msg: Buffer) => void) {
       connect: () => (seen.connected = true),
       afterBatch: () => seen.batches++,
     },
-    { io: 'native', bufferBytes: 1 << 20 },
+    { io: 'native', receiveBufferBytes: 1 << 20 },
   );
   closers.push(() => socket.close(() => {}));
   return { socket, seen };
@@ -186,7 +186,7 @@ describe('native datagram module', { skip: native.available ? false : native.rea
         error: (err) => seen.push('error ' + err.message),
         connect: () => {},
         afterBatch: () => {},
-      }, { io: 'native', bufferBytes: 1 << 20 });
+      }, { io: 'native', receiveBufferBytes: 1 << 20 });
       s.queue(Buffer.from('go'));
       s.flush();
       setTimeout(() => { console.log(JSON.stringify(seen)); s.close(() => {}); }, 200);

@@ -119,10 +119,24 @@ describe('mxray scan against a lab', () => {
     });
   }
 
-  it('names a wrong MXRAY_UDP_IO', async () => {
-    const r = await startCli(['scan', '--server', server(), inputFile], { env: { MXRAY_UDP_IO: 'fast' } }).done;
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /MXRAY_UDP_IO must be native, dgram or auto, not "fast"/);
+  it('names a wrong MXRAY_UDP_IO, and leaves nothing running (with --lab too)', async () => {
+    const zones = new URL('../../examples/zones', import.meta.url).pathname;
+    for (const where of [
+      ['--server', server()],
+      ['--lab', zones],
+    ]) {
+      const r = await startCli(['scan', ...where, inputFile], { env: { MXRAY_UDP_IO: 'fast' }, timeoutMs: 15_000 })
+        .done;
+      assert.equal(r.code, 2, `${where[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /MXRAY_UDP_IO must be native, dgram or auto, not "fast"/);
+    }
+    // A worker checks it before it starts its lab or connects to Redis (nothing listens on port 1).
+    const w = await startCli(['worker', '--queue', 'redis://127.0.0.1:1', '--lab', zones], {
+      env: { MXRAY_UDP_IO: 'fast' },
+      timeoutMs: 15_000,
+    }).done;
+    assert.equal(w.code, 2, w.stderr);
+    assert.match(w.stderr, /MXRAY_UDP_IO must be/);
   });
 
   it('reads a CSV column and writes CSV', async () => {

@@ -271,12 +271,14 @@ export function registerScan(program: Command): void {
         }
       }
       const resumed = options.resume && options.out !== undefined ? await readOutputIndex(options.out) : null;
+      // Made (and MXRAY_UDP_IO checked) before the lab starts, so a wrong setting leaves nothing running. With
+      // --queue the workers resolve and their own setting counts: the pool here is never used.
+      const pool = createScanPool(options.tcp === true, target ? {} : process.env);
       // With --queue the workers resolve: no resolver here.
       const { resolver: base, lab } = target
         ? { resolver: null, lab: null }
         : await buildResolver(options, { smtp: checking && options.smtp });
       // One resolver and one bounded cache for the whole scan, so shared mail hosts are asked once.
-      const pool = createScanPool(options.tcp === true);
       const resolver =
         base &&
         createScanResolver({

@@ -77,10 +77,11 @@ export function registerWorker(program: Command): void {
     .action(async (options: WorkerCliOptions) => {
       const target = parseRedisUrl(options.queue);
       boundHeapGrowth();
+      // One resolver, one cache and one set of UDP sockets for every chunk of every scan this worker serves.
+      // Made (and MXRAY_UDP_IO checked) before anything starts, so a wrong setting leaves nothing running.
+      const pool = createScanPool(options.tcp === true);
       const stop = interruptSignal();
       const { resolver: base, lab } = await buildResolver(options);
-      // One resolver, one cache and one set of UDP sockets for every chunk of every scan this worker serves.
-      const pool = createScanPool(options.tcp === true);
       const resolver = createScanResolver({
         servers: base.servers,
         timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),

@@ -45,7 +45,7 @@ interface NativeUdp {
     host: string,
     port: number,
     family: number,
-    bufferBytes: number,
+    receiveBufferBytes: number,
     onBatch: (data: Buffer, lengths: Int32Array, sources: (string | undefined)[] | undefined) => void,
     onError: (code: string, syscall: string) => void,
     afterBatch: () => void,
@@ -82,23 +82,23 @@ export function openDatagram(
   host: string,
   port: number,
   handlers: DatagramHandlers,
-  options: { io: DatagramIo; bufferBytes: number },
+  options: { io: DatagramIo; receiveBufferBytes: number },
 ): DatagramSocket {
   const family = isIP(host);
   if (options.io === 'native' && !native.udp) throw new Error(`io 'native' is not available: ${native.reason}`);
   // An IPv6 address with a zone (fe80::1%eth0) is left to node:dgram, which resolves the zone's interface.
   if (options.io !== 'dgram' && native.udp && family !== 0 && !host.includes('%')) {
-    return new NativeDatagram(native.udp, host, port, family, handlers, options.bufferBytes);
+    return new NativeDatagram(native.udp, host, port, family, handlers, options.receiveBufferBytes);
   }
-  return new DgramDatagram(host, port, family, handlers, options.bufferBytes);
+  return new DgramDatagram(host, port, family, handlers, options.receiveBufferBytes);
 }
 
 class DgramDatagram implements DatagramSocket {
   readonly kind = 'dgram' as const;
   private readonly socket: Socket;
 
-  constructor(host: string, port: number, family: number, handlers: DatagramHandlers, bufferBytes: number) {
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: bufferBytes });
+  constructor(host: string, port: number, family: number, handlers: DatagramHandlers, receiveBufferBytes: number) {
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: receiveBufferBytes });
     socket.on('message', (msg, rinfo) =>
       handlers.message(msg, rinfo.address === host && rinfo.port === port ? null : `${rinfo.address}:${rinfo.port}`),
     );
@@ -156,13 +156,13 @@ class NativeDatagram implements DatagramSocket {
     port: number,
     family: number,
     private readonly handlers: DatagramHandlers,
-    bufferBytes: number,
+    receiveBufferBytes: number,
   ) {
     this.handle = udp.open(
       host,
       port,
       family,
-      bufferBytes,
+      receiveBufferBytes,
       (data, lengths, sources) => {
         // Every datagram of the batch is handed over even if a handler throws; the first error is thrown after.
         let failure: { error: unknown } | null = null;

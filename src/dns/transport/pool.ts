@@ -261,7 +261,7 @@ export class UdpPool extends BulkPool<Slot> {
           slot.queue = [];
         },
       },
-      { io: this.io, bufferBytes: SOCKET_BUFFER },
+      { io: this.io, receiveBufferBytes: SOCKET_BUFFER },
     );
     return slot;
   }
