@@ -260,15 +260,26 @@ static sock_t *unwrap(napi_env env, napi_value handle) {
   return data;
 }
 
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, "MX_NATIVE",
-                          "mxray_udp.open(host, port, family, bufferBytes, onBatch, onError, afterBatch, onWritable)");
-    return NULL;
+/* The call's first `n` arguments into argv; false (a TypeError thrown, naming `usage`) when there are fewer. */
+static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, "MX_NATIVE", usage);
+    return 0;
   }
+  return 1;
+}
+
+/* The socket handle a call's first argument must be, with its other arguments; NULL (thrown) when not. */
+static sock_t *socket_call(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  return get_args(env, info, n, argv, usage) ? unwrap(env, argv[0]) : NULL;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!get_args(env, info, 8, argv,
+                "mxray_udp.open(host, port, family, receiveBufferBytes, onBatch, onError, afterBatch, onWritable)"))
+    return NULL;
   char host[64];
   size_t host_len;
   uint32_t port, family, buffer_bytes;
@@ -373,10 +384,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = socket_call(env, info, 5, argv, "mxray_udp.send(handle, data, offsets, count, result)");
   if (!s) return NULL;
   char *data;
   size_t data_len, offsets_len, result_len, ignored_offset;
@@ -435,11 +444,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
   bool on;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = socket_call(env, info, 2, argv, "mxray_udp.setRef(handle, on)");
   if (!s) return NULL;
   CHECK(env, napi_get_value_bool(env, argv[1], &on));
   if (!s->closing) {
@@ -450,10 +457,8 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = unwrap(env, argv[0]);
+  sock_t *s = socket_call(env, info, 1, argv, "mxray_udp.close(handle)");
   if (!s) return NULL;
   close_sock(s);
   return NULL;
