@@ -67,8 +67,11 @@ const SWEEP_FROM = 4096;
 /** What a settled query's promise functions become. */
 const SETTLED = (): void => {};
 
-/** What a queue's passed slots hold instead of their query. */
-const DONE = { settled: true };
+/**
+ * What the slots a queue's head has passed hold instead of their query (the time-limit queues here, the UDP
+ * resend queues): a query held until the queue is cut would outlive a young-generation collection or two.
+ */
+export const PASSED: { readonly settled: true } = { settled: true };
 
 /** A query waiting for room; `gone` once its caller aborted. */
 interface Waiter {
@@ -376,9 +379,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       while (q.head < q.items.length) {
         const p = q.items[q.head]!;
         if (!p.settled && p.expiresAt > now) break;
-        // Let go of it now (the slot is reused only when the queue is cut): an answered query held here until
-        // then would outlive a young-generation collection or two and be promoted, for a full one to collect.
-        q.items[q.head++] = DONE as Pending<C>;
+        q.items[q.head++] = PASSED as Pending<C>; // let go of it now (see PASSED)
         if (!p.settled) {
           this.counters.timedOut++;
           this.finish(p, { kind: 'timeout' });

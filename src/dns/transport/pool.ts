@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BulkStats, Channel, Pending } from './bulk.js';
-import { BulkPool, Burst } from './bulk.js';
+import { BulkPool, Burst, PASSED } from './bulk.js';
 import type { DatagramIo, DatagramSocket } from './datagram.js';
 import { openDatagram } from './datagram.js';
 import type { ExchangeRequest } from './types.js';
@@ -85,9 +85,6 @@ function sampleRtt(rtt: RoundTrip, ms: number): void {
   rtt.rttvar = 0.75 * rtt.rttvar + 0.25 * Math.abs(rtt.srtt - ms);
   rtt.srtt = 0.875 * rtt.srtt + 0.125 * ms;
 }
-
-/** What a resend queue's passed slots hold instead of their query. */
-const DONE = { settled: true } as Pending<Slot>;
 
 const SOCKET_BUFFER = 4 * 1024 * 1024;
 
@@ -196,7 +193,7 @@ export class UdpPool extends BulkPool<Slot> {
         const p = due.queries[due.head]!;
         if (!p.settled && due.at[due.head]! > now) break;
         const rto = due.rto[due.head]!;
-        due.queries[due.head++] = DONE; // let go of it at once (see bulk.ts)
+        due.queries[due.head++] = PASSED as Pending<Slot>;
         if (p.settled || p.expiresAt - now < rto / 2) continue;
         this.repeated.add(p);
         this.counters.resent++;
