@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { MxError } from '../../core/errors.js';
 import type { DnsResponse, DnsServer, Transport } from '../types.js';
 import type { ExchangeOutcome, ExchangeRequest } from './types.js';
+import type { IdTable } from './id-table.js';
 import { acceptReply } from './validate.js';
 
 /** Counters of a pool's life, for summaries and tests. */
@@ -33,7 +34,7 @@ export interface BulkStats {
 
 /** A socket or connection that carries queries, each under an ID unique on it. */
 export interface Channel<C extends Channel<C>> {
-  pending: Map<number, Pending<C>>;
+  pending: IdTable<Pending<C>>;
   socket: { ref(): unknown; unref(): unknown };
 }
 

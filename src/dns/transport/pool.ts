@@ -15,6 +15,7 @@ import { BulkPool, Burst, PASSED } from './bulk.js';
 import type { DatagramIo, DatagramSocket } from './datagram.js';
 import { openDatagram } from './datagram.js';
 import type { ExchangeRequest } from './types.js';
+import { IdTable } from './id-table.js';
 
 export interface UdpPoolOptions {
   /** Sockets per server, each on its own random port. Default 4. */
@@ -232,7 +233,7 @@ export class UdpPool extends BulkPool<Slot> {
       };
       this.rtts.set(key, rtt);
     }
-    const slot: Slot = { socket: null!, pending: new Map(), connected: false, dirty: false, queue: [], rtt };
+    const slot: Slot = { socket: null!, pending: new IdTable(), connected: false, dirty: false, queue: [], rtt };
     // Throws at once for an address or port the socket layer refuses; the caller turns that into an outcome.
     // A large buffer (the kernel caps it at net.core.rmem_max): replies to a burst of queries arrive together,
     // and the default of about 200 KiB holds only a few hundred datagrams.

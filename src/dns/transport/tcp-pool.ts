@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Channel, Pending } from './bulk.js';
 import { BulkPool, Burst } from './bulk.js';
 import type { ExchangeRequest } from './types.js';
+import { IdTable } from './id-table.js';
 
 export interface TcpPoolOptions {
   /** Connections per server. Default 2. */
@@ -88,7 +89,7 @@ export class TcpPool extends BulkPool<Conn> {
       key,
       open: false,
       gone: false,
-      pending: new Map(),
+      pending: new IdTable(),
       out: [],
       rest: null,
       heard: performance.now(),
