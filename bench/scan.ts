@@ -355,7 +355,8 @@ function mxrayCommand(): { cmd: string[] | null; note: string | null } {
   let note: string | null = null;
   if (cmd) note = `--mxray-cmd ${MXRAY_CMD}`;
   else if ((MXRAY_MODE === 'auto' || MXRAY_MODE === 'dist') && existsSync(built)) {
-    cmd = ['node', 'dist/cli/main.js'];
+    // Run as `npx mxray` runs it: the file itself, so the node options of its first line apply.
+    cmd = ['./dist/cli/main.js'];
     if (existsSync(src) && statSync(src).mtimeMs > statSync(built).mtimeMs) {
       note = 'dist/ is older than src/cli/commands/scan.ts: run `npm run build` first';
     }
