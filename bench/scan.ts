@@ -23,6 +23,7 @@
  *          --mxray dist|src|skip (auto: dist when dist/cli/commands/scan.js exists, else src via tsx)
  *          --mxray-cmd 'CMD ARGS' (run `CMD ARGS scan …` instead, e.g. 'mxray' or 'node /path/to/main.js')
  *          --keep (keep the temp dir)  --timeout-ms N / --tries N (both tools; default 2000 / 3)
+ *          --runs N (3): runs of each tool, taking turns; each row is the run of median wall time
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -51,6 +52,8 @@ const DNSPERF_SECONDS = Number(opt('dnsperf-seconds', '5'));
 const TIMEOUT_MS = opt('timeout-ms', '2000');
 const TRIES = opt('tries', '3');
 const MXRAY_MODE = opt('mxray', 'auto');
+/** Runs of each tool, taking turns (each row is the run of median wall time). */
+const RUNS = Math.max(1, Math.floor(Number(opt('runs', '3'))) || 1);
 /** Any command line that takes `scan FILE --server … --concurrency N --out FILE` (e.g. an installed `mxray`). */
 const MXRAY_CMD = opt('mxray-cmd', '');
 
@@ -345,6 +348,37 @@ interface Row {
     wrongMap: Map<number, string>;
   } | null;
   vsBuiltin: { speed: number; wall: number; cpu: number; rss: number } | null;
+  /** Every run of the tool in the order made (the row itself is the one of median wall time). */
+  runs: RunSummary[];
+}
+
+interface RunSummary {
+  status: Row['status'];
+  wallS: number | null;
+  cpuS: number | null;
+  peakRssMb: number | null;
+  knotCpuS: number | null;
+  /** Wrong plus missing answers. */
+  wrong: number | null;
+}
+
+/**
+ * The row of a tool's runs: the run of median wall time (the lower middle one of an even count), with every run
+ * listed. A run that failed or answered wrong is never hidden: the row is the first such run.
+ */
+function medianRun(rows: Row[]): Row {
+  const summaries: RunSummary[] = rows.map((r) => ({
+    status: r.status,
+    wallS: r.wallS,
+    cpuS: r.cpuS,
+    peakRssMb: r.peakRssMb,
+    knotCpuS: r.knotCpuS,
+    wrong: r.check ? r.check.wrong + r.check.missing : null,
+  }));
+  const bad = rows.find((r) => r.status !== 'ok' || (r.check && r.check.wrong + r.check.missing + r.check.extra > 0));
+  const sorted = [...rows].sort((a, b) => (a.wallS ?? Infinity) - (b.wallS ?? Infinity));
+  const row = bad ?? sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { ...row, runs: summaries };
 }
 
 function mxrayCommand(): { cmd: string[] | null; note: string | null } {
@@ -394,6 +428,7 @@ function emptyRow(tool: string, status: Row['status'], note: string | null): Row
     knotCpuS: null,
     check: null,
     vsBuiltin: null,
+    runs: [],
   };
 }
 
@@ -424,6 +459,7 @@ function table(rows: Row[]): string {
     'tool',
     'domains/s',
     'wall s',
+    'runs: wall s',
     'CPU s',
     'peak RSS MB',
     'knotd CPU s',
@@ -436,6 +472,7 @@ function table(rows: Row[]): string {
     r.tool + (r.status !== 'ok' ? ` (${r.status})` : ''),
     fmt(r.domainsPerS, 0),
     fmt(r.wallS, 2),
+    r.runs.length > 1 ? r.runs.map((x) => fmt(x.wallS, 2)).join(' ') : '—',
     fmt(r.cpuS, 2),
     fmt(r.peakRssMb, 0),
     fmt(r.knotCpuS, 2),
@@ -528,66 +565,92 @@ async function main(): Promise<void> {
       );
     } else if (perf) say(`knot raw capacity: ${String(perf.skipped)}`);
 
-    const rows: Row[] = [];
     const common = ['--concurrency', String(CONCURRENCY)];
+    /** One run of one tool, as a row; null when the tool is not there to run (its row says why). */
+    type Runner = { tool: string; absent: Row | null; run: (round: number) => Promise<Row> };
+    const runners: Runner[] = [];
 
     // (a) mxray scan: over its UDP socket pool (the default), then pipelined over TCP (`--tcp`, RFC 7766)
     const mx = mxrayCommand();
+    if (!mx.cmd) say(`mxray scan: ${mx.note}`);
     for (const variant of [
       { tool: 'mxray scan', flags: [] as string[] },
       { tool: 'mxray scan --tcp', flags: ['--tcp'] },
     ]) {
-      if (!mx.cmd) {
-        rows.push(emptyRow(variant.tool, 'skipped', mx.note));
-        say(`${variant.tool}: ${mx.note}`);
-        continue;
-      }
-      const out = join(dir, `mxray${variant.flags.join('')}.jsonl`);
-      const flags = [...common, ...variant.flags];
-      const args = [...mx.cmd.slice(1), 'scan', world.domainsFile, '--server', server, ...flags, '--out', out];
-      say(`running: ${mx.cmd.join(' ')} scan … --server ${server} ${flags.join(' ')}`);
-      const k0 = procCpuS(pid);
-      const m = await measured(mx.cmd[0]!, args, dir);
-      const row = emptyRow(variant.tool, [0, 1, 75].includes(m.code ?? -1) ? 'ok' : 'failed', mx.note);
-      row.command = `${mx.cmd.join(' ')} scan DOMAINS --server ${server} ${flags.join(' ')} --out OUT`;
-      row.knotCpuS = procCpuS(pid) - k0;
-      fillRow(row, m, await checkJsonl(out, world.expected, mxrayNorm), world.expected, width);
-      if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-      rows.push(row);
+      runners.push({
+        tool: variant.tool,
+        absent: mx.cmd ? null : emptyRow(variant.tool, 'skipped', mx.note),
+        run: async (round) => {
+          const cmd = mx.cmd!;
+          const out = join(dir, `mxray${variant.flags.join('')}-${round}.jsonl`);
+          const flags = [...common, ...variant.flags];
+          const args = [...cmd.slice(1), 'scan', world.domainsFile, '--server', server, ...flags, '--out', out];
+          say(`running: ${cmd.join(' ')} scan … --server ${server} ${flags.join(' ')}`);
+          const k0 = procCpuS(pid);
+          const m = await measured(cmd[0]!, args, dir);
+          const row = emptyRow(variant.tool, [0, 1, 75].includes(m.code ?? -1) ? 'ok' : 'failed', mx.note);
+          row.command = `${cmd.join(' ')} scan DOMAINS --server ${server} ${flags.join(' ')} --out OUT`;
+          row.knotCpuS = procCpuS(pid) - k0;
+          fillRow(row, m, await checkJsonl(out, world.expected, mxrayNorm), world.expected, width);
+          if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
+          await rm(out, { force: true });
+          return row;
+        },
+      });
     }
 
     // (b) Node's built-in resolver (c-ares)
-    {
-      const out = join(dir, 'builtin.jsonl');
-      const args = ['--import', 'tsx', 'bench/builtin-scan.ts', '--server', server, ...common];
-      args.push('--timeout-ms', TIMEOUT_MS, '--tries', TRIES, '--in', world.domainsFile, '--out', out);
-      say(`running: node dns.promises.Resolver (c-ares) --concurrency ${CONCURRENCY}`);
-      const k0 = procCpuS(pid);
-      const m = await measured('node', args, dir);
-      const row = emptyRow('node dns.Resolver', m.code === 0 ? 'ok' : 'failed', null);
-      row.command = `node ${args.join(' ')}`;
-      row.knotCpuS = procCpuS(pid) - k0;
-      fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
-      if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-      else row.note = `worker: ${m.stdout.trim()}`;
-      rows.push(row);
-    }
+    runners.push({
+      tool: 'node dns.Resolver',
+      absent: null,
+      run: async (round) => {
+        const out = join(dir, `builtin-${round}.jsonl`);
+        const args = ['--import', 'tsx', 'bench/builtin-scan.ts', '--server', server, ...common];
+        args.push('--timeout-ms', TIMEOUT_MS, '--tries', TRIES, '--in', world.domainsFile, '--out', out);
+        say(`running: node dns.promises.Resolver (c-ares) --concurrency ${CONCURRENCY}`);
+        const k0 = procCpuS(pid);
+        const m = await measured('node', args, dir);
+        const row = emptyRow('node dns.Resolver', m.code === 0 ? 'ok' : 'failed', null);
+        row.command = `node ${args.join(' ')}`;
+        row.knotCpuS = procCpuS(pid) - k0;
+        fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
+        if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
+        else row.note = `worker: ${m.stdout.trim()}`;
+        await rm(out, { force: true });
+        return row;
+      },
+    });
 
     // (c) massdns
     const massdns = process.env.MASSDNS;
-    if (!massdns) rows.push(emptyRow('massdns', 'skipped', 'set MASSDNS=/path/to/massdns to include it'));
-    else if (!existsSync(massdns)) rows.push(emptyRow('massdns', 'skipped', `MASSDNS=${massdns} does not exist`));
-    else {
-      say(`running: ${massdns} (3 passes: MX, A, AAAA) -s ${CONCURRENCY}`);
-      const k0 = procCpuS(pid);
-      const { m, out } = await runMassdns(massdns, dir, server, world.domainsFile);
-      const row = emptyRow('massdns', m.code === 0 ? 'ok' : 'failed', 'CPU/RSS: sum/max over its 3 passes');
-      row.command = `${massdns} -r RESOLVERS -o J -s ${CONCURRENCY} -q -t MX|A|AAAA -w OUT NAMES`;
-      row.knotCpuS = procCpuS(pid) - k0;
-      fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
-      if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-      rows.push(row);
+    runners.push({
+      tool: 'massdns',
+      absent: !massdns
+        ? emptyRow('massdns', 'skipped', 'set MASSDNS=/path/to/massdns to include it')
+        : !existsSync(massdns)
+          ? emptyRow('massdns', 'skipped', `MASSDNS=${massdns} does not exist`)
+          : null,
+      run: async () => {
+        say(`running: ${massdns} (3 passes: MX, A, AAAA) -s ${CONCURRENCY}`);
+        const k0 = procCpuS(pid);
+        const { m, out } = await runMassdns(massdns!, dir, server, world.domainsFile);
+        const row = emptyRow('massdns', m.code === 0 ? 'ok' : 'failed', 'CPU/RSS: sum/max over its 3 passes');
+        row.command = `${massdns} -r RESOLVERS -o J -s ${CONCURRENCY} -q -t MX|A|AAAA -w OUT NAMES`;
+        row.knotCpuS = procCpuS(pid) - k0;
+        fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
+        if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
+        return row;
+      },
+    });
+
+    // The tools take turns, round after round, so that a machine that slows down or speeds up for a while (a
+    // shared host does) weighs on each of them alike; each tool's row is its run of median wall time.
+    const runs = new Map<string, Row[]>(runners.map((r) => [r.tool, []]));
+    for (let round = 1; round <= RUNS; round++) {
+      if (RUNS > 1) say(`round ${round} of ${RUNS}`);
+      for (const r of runners) if (!r.absent) runs.get(r.tool)!.push(await r.run(round));
     }
+    const rows: Row[] = runners.map((r) => r.absent ?? medianRun(runs.get(r.tool)!));
 
     const base = rows.find((r) => r.tool === 'node dns.Resolver' && r.status === 'ok');
     for (const r of rows) {
@@ -603,7 +666,8 @@ async function main(): Promise<void> {
     say();
     say(table(rows));
     say(
-      '(CPU s = user+sys of the tool process; knotd CPU s = the server over the same run; ×: ratio vs node dns.Resolver)',
+      `(each row: the run of median wall time of ${RUNS}, the tools taking turns; runs: every run's wall time in order;\n` +
+        ' CPU s = user+sys of the tool process; knotd CPU s = the server over the same run; ×: ratio vs node dns.Resolver)',
     );
     for (const r of rows) {
       if (r.note) say(`${r.tool}: ${r.note}`);
@@ -647,6 +711,7 @@ async function main(): Promise<void> {
           },
           config: {
             domains: N,
+            runs: RUNS,
             hosts: world.hosts,
             concurrency: CONCURRENCY,
             seed: SEED,
