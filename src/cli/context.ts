@@ -15,7 +15,7 @@ import { createResolver } from '../dns/resolver.js';
 import { parseServer, systemServers } from '../dns/servers.js';
 import type { DnsServer } from '../dns/types.js';
 import type { Lab } from '../lab/index.js';
-import type { PhaseTimeouts } from '../smtp/probe.js';
+import type { PhaseTimeouts } from '../smtp/timeouts.js';
 
 /** The example world shipped with the package. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/zones', import.meta.url));

@@ -13,21 +13,10 @@ import type { Phase, ReplyOutcome } from './connection.js';
 import { SmtpConnection } from './connection.js';
 import { parseEhlo } from './reply.js';
 import type { SmtpReply } from './reply.js';
+import type { PhaseTimeouts } from './timeouts.js';
 
-export interface PhaseTimeouts {
-  connectMs: number;
-  greetingMs: number;
-  commandMs: number;
-  tlsMs: number;
-}
-
-/** RFC 5321 §4.5.3.2 allows minutes; a probe waits less, and says which phase ran out. */
-export const DEFAULT_TIMEOUTS: PhaseTimeouts = {
-  connectMs: 10_000,
-  greetingMs: 30_000,
-  commandMs: 30_000,
-  tlsMs: 15_000,
-};
+export type { PhaseTimeouts } from './timeouts.js';
+export { DEFAULT_TIMEOUTS } from './timeouts.js';
 
 export interface ProbeOptions {
   /** The MX host name: SNI, and what the certificate must match. Null when only an address is known. */

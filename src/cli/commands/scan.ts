@@ -36,7 +36,7 @@ import { createRouteLane } from '../../scan/lane.js';
 import { streamLines } from '../../scan/lines.js';
 import { scanDomainBatches } from '../../scan/scan.js';
 import { normalizeName } from '../../dns/name.js';
-import { DEFAULT_TIMEOUTS } from '../../smtp/probe.js';
+import { DEFAULT_TIMEOUTS } from '../../smtp/timeouts.js';
 import { hostname } from 'node:os';
 import { createScanSummary } from '../../scan/summary.js';
 import type { DnsCliOptions } from '../context.js';
