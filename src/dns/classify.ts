@@ -32,6 +32,17 @@ export type Classified =
   | { kind: 'servfail' | 'refused' | 'formerr' | 'notimp' | 'error'; rcode: string };
 
 /**
+ * The records of `answers` with this owner and type: `answers` itself when they all are (nearly every answer: a
+ * scan classifies millions), else a new array of those that are. Read-only either way.
+ */
+function ofNameAndType(answers: DnsRecord[], name: string, type: RecordType): DnsRecord[] {
+  for (const r of answers) {
+    if (r.name !== name || r.type !== type) return answers.filter((x) => x.name === name && x.type === type);
+  }
+  return answers;
+}
+
+/**
  * Classifies `response` for the question (`name`, `type`), following the CNAME chain inside the answer.
  * `seen` holds names already visited by earlier responses of the same resolution, for loop detection.
  */
@@ -62,7 +73,7 @@ export function classifyResponse(
   let visited: Set<string> | null = null;
   let current = name;
   for (;;) {
-    const records = response.answers.filter((r) => r.name === current && r.type === type);
+    const records = ofNameAndType(response.answers, current, type);
     if (records.length > 0 && response.rcode === 'NOERROR') return { kind: 'answer', records, cnames };
     const cname = type === 'CNAME' ? undefined : response.answers.find((r) => r.name === current && r.type === 'CNAME');
     if (!cname) break;

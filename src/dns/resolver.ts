@@ -359,21 +359,37 @@ function plainOutcome(question: DnsQuestion, response: DnsResponse): DnsOutcome 
   if (response.rcode !== 'NOERROR' && response.rcode !== 'NXDOMAIN') return null;
   const c = classifyResponse(response, question.name, question.type);
   if (!('cnames' in c) || c.cnames.length > 0) return null;
-  // Completed in place rather than spread from a base: this runs for every domain of a scan.
-  const outcome = {
-    question,
-    cnames: c.cnames,
-    cached: false,
-    server: '',
-    transport: 'udp' as Transport,
-    attempts: 1,
-    elapsedMs: 0,
-    dropped: NOTHING_DROPPED,
-  };
+  // Whole literals, not a base spread or assigned to: this runs for every domain of a scan, and an object made
+  // at once holds its fields in itself, with one shape per kind for every outcome read after.
   if (c.kind === 'answer') {
-    return Object.assign(outcome, { kind: c.kind, records: c.records, authenticated: response.flags.ad });
+    return {
+      question,
+      cnames: c.cnames,
+      cached: false,
+      server: '',
+      transport: 'udp',
+      attempts: 1,
+      elapsedMs: 0,
+      dropped: NOTHING_DROPPED,
+      kind: c.kind,
+      records: c.records,
+      authenticated: response.flags.ad,
+    };
   }
-  if (c.kind === 'nxdomain' || c.kind === 'nodata') return Object.assign(outcome, { kind: c.kind, soa: c.soa });
+  if (c.kind === 'nxdomain' || c.kind === 'nodata') {
+    return {
+      question,
+      cnames: c.cnames,
+      cached: false,
+      server: '',
+      transport: 'udp',
+      attempts: 1,
+      elapsedMs: 0,
+      dropped: NOTHING_DROPPED,
+      kind: c.kind,
+      soa: c.soa,
+    };
+  }
   return null;
 }
 

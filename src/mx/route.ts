@@ -154,7 +154,10 @@ export function routeFromMx(domain: string, mx: DnsOutcome, sources: RouteSource
   }
 
   let ttl = Infinity;
-  const entries: MxEntry[] = [];
+  // Arrays made at their size here and below (a route has a few records; an empty array that grows takes room
+  // for sixteen, and a scan makes millions of them).
+  const entries: MxEntry[] = new Array<MxEntry>(mx.records.length);
+  let kept = 0;
   let nulls = 0;
   let nullPreference = 0;
   for (const r of mx.records) {
@@ -164,8 +167,9 @@ export function routeFromMx(domain: string, mx: DnsOutcome, sources: RouteSource
     if (d.exchange === '') {
       nulls++;
       nullPreference = Math.max(nullPreference, d.preference ?? 0);
-    } else entries.push({ preference: d.preference ?? 0, exchange: d.exchange });
+    } else entries[kept++] = { preference: d.preference ?? 0, exchange: d.exchange };
   }
+  entries.length = kept;
   route.ttl = ttl;
   if (nulls > 0 && entries.length === 0) {
     if (nullPreference !== 0) route.warnings.push('the null MX has a preference other than 0 (RFC 7505 §3 says 0)');
@@ -181,11 +185,12 @@ export function routeFromMx(domain: string, mx: DnsOutcome, sources: RouteSource
   // Exchanges already known (most of them in a scan) are done at once: no round of promises. Their warnings
   // follow in the order of the hosts, however the look-ups finish.
   let waits = false;
-  const facts: (ExchangeFacts | Promise<ExchangeFacts>)[] = [];
-  for (const e of ordered) {
+  const facts = new Array<ExchangeFacts | Promise<ExchangeFacts>>(ordered.length);
+  for (let i = 0; i < ordered.length; i++) {
+    const e = ordered[i]!;
     const f = isAddressLiteral(e.exchange) ? literalFacts(e) : sources.facts(e.exchange);
     if (f instanceof Promise) waits = true;
-    facts.push(f);
+    facts[i] = f;
   }
   if (waits) {
     return Promise.all(facts.map((f) => Promise.resolve(f))).then((known) =>
@@ -203,10 +208,10 @@ function completeRoute(
   ordered: readonly MxEntry[],
   known: readonly ExchangeFacts[],
 ): MailRoute {
-  const hosts: RouteHost[] = [];
+  const hosts = new Array<RouteHost>(ordered.length);
   for (let i = 0; i < ordered.length; i++) {
     const f = known[i]!;
-    hosts.push({
+    hosts[i] = {
       exchange: f.exchange,
       preference: ordered[i]!.preference,
       addresses: f.addresses,
@@ -214,7 +219,7 @@ function completeRoute(
       ipv6: f.ipv6,
       canonical: f.canonical,
       error: f.error,
-    });
+    };
     for (const w of f.warnings) route.warnings.push(w);
   }
   route.hosts = hosts;
@@ -280,13 +285,16 @@ export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: 
   if (entries.length === 1) return [entries[0]!];
   // The best entry per exchange, in the order exchanges first appear (a scan orders millions of short lists:
   // an array searched in place, with a map only for long ones).
-  const best: MxEntry[] = [];
+  const best = new Array<MxEntry>(entries.length);
+  let count = 0;
   const at = entries.length > 16 ? new Map<string, number>() : null;
   for (const e of entries) {
-    const i = at ? (at.get(e.exchange) ?? -1) : best.findIndex((b) => b.exchange === e.exchange);
+    let i = -1;
+    if (at) i = at.get(e.exchange) ?? -1;
+    else for (let j = 0; j < count && i < 0; j++) if (best[j]!.exchange === e.exchange) i = j;
     if (i < 0) {
-      at?.set(e.exchange, best.length);
-      best.push(e);
+      at?.set(e.exchange, count);
+      best[count++] = e;
       continue;
     }
     const seen = best[i]!;
@@ -296,6 +304,7 @@ export function orderExchanges(entries: readonly MxEntry[], rng: Rng, warnings: 
     );
     best[i] = keep;
   }
+  best.length = count;
   // A stable sort keeps each preference group in that order; then each group is shuffled where it stands.
   // Insertion sort: stable, in place, and for the few records of an MX set cheaper than Array#sort.
   if (best.length > 32) best.sort((x, y) => x.preference - y.preference);

@@ -38,6 +38,9 @@ export interface Channel<C extends Channel<C>> {
   socket: { ref(): unknown; unref(): unknown };
 }
 
+/** The `dropped` of a query no reply was dropped for (nearly all): one shared array, never added to. */
+const NO_DROPS: string[] = Object.freeze([]) as unknown as string[];
+
 export interface Pending<C extends Channel<C>> {
   req: ExchangeRequest;
   channel: C;
@@ -280,7 +283,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       id,
       start,
       expiresAt: start + req.timeoutMs,
-      dropped: [],
+      dropped: NO_DROPS,
       settled: false,
       resolve,
       reject,
@@ -309,7 +312,13 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   protected answer(p: Pending<C>, msg: Buffer): void {
     const verdict = acceptReply(msg, p.id, p.req.question);
     if (verdict.ok) this.finish(p, { kind: 'response', response: verdict.response });
-    else p.dropped.push(verdict.reason);
+    else this.dropReply(p, verdict.reason);
+  }
+
+  /** Lists a reply that was not taken for its query (which goes on waiting). */
+  protected dropReply(p: Pending<C>, reason: string): void {
+    if (p.dropped === NO_DROPS) p.dropped = [];
+    p.dropped.push(reason);
   }
 
   /** Settles a query once: with an outcome, or (outcome null) by rejecting with the caller's abort reason. */

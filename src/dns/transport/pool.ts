@@ -268,7 +268,7 @@ export class UdpPool extends BulkPool<Slot> {
     const p = this.pendingFor(slot, msg);
     if (!p) return;
     if (foreign !== null) {
-      p.dropped.push(`reply from an unexpected source ${foreign}`);
+      this.dropReply(p, `reply from an unexpected source ${foreign}`);
       return;
     }
     this.answer(p, msg);
