@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createResolver } from '../../src/dns/resolver.js';
@@ -13,6 +14,17 @@ import { ROOT, runCli } from '../helpers/cli.js';
 import { startScriptedDns } from '../helpers/scripted-dns.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/zones', import.meta.url));
+
+describe('mxray --version', () => {
+  it('prints the version of package.json, with -V too', async () => {
+    const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
+});
 
 describe('mxray route', () => {
   it('prints the route contract as JSON (--lab, --seed)', async () => {
