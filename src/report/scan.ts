@@ -48,6 +48,8 @@ interface HostText {
   error: string | null;
   head: string;
   tail: string;
+  /** `head` and `tail` as UTF-8, made when first written as bytes (`writeScanJsonl`). */
+  bytes: { head: Uint8Array; tail: Uint8Array } | null;
 }
 
 const hostTexts = new WeakMap<readonly string[], HostText>();
@@ -58,6 +60,12 @@ const hostTexts = new WeakMap<readonly string[], HostText>();
  * while every other field is still the same.
  */
 function hostJson(h: RouteHost): string {
+  const t = hostText(h);
+  return t.head + num(h.preference) + t.tail;
+}
+
+/** The JSON around a host's preference, made once per exchange (see `hostJson`). */
+function hostText(h: RouteHost): HostText {
   const lengths = h.addresses.length + 100 * (h.ipv4.length + 100 * h.ipv6.length);
   let t = hostTexts.get(h.addresses);
   if (
@@ -92,10 +100,11 @@ function hostJson(h: RouteHost): string {
         text(h.error),
         '}',
       ].join(''),
+      bytes: null,
     };
     hostTexts.set(h.addresses, t);
   }
-  return t.head + num(h.preference) + t.tail;
+  return t;
 }
 
 /**
@@ -133,6 +142,85 @@ function routeJsonl(r: ScanRecord): string {
     `"queries":${num(r.queries)},"elapsedMs":${num(r.elapsedMs)},"input":${input},"line":${num(r.line)},` +
     `"error":${text(r.error)}}\n`
   );
+}
+
+/** The constant pieces of a plain record's JSON line (see `writeScanJsonl`), as bytes. */
+const PIECES = {
+  domain: Buffer.from('{"domain":"'),
+  hosts: Buffer.from('","outcome":"deliverable","implicit":false,"hosts":['),
+  ttl: Buffer.from('],"warnings":[],"reason":null,"ttl":'),
+  queries: Buffer.from(',"canonical":null,"pruned":null,"queries":'),
+  elapsedMs: Buffer.from(',"elapsedMs":'),
+  input: Buffer.from(',"input":"'),
+  line: Buffer.from('","line":'),
+  end: Buffer.from(',"error":null}\n'),
+};
+const COMMA = Buffer.from(',');
+
+/** Copies `piece` into `buf` at `at`; the end, or -1 when it does not fit. */
+function put(buf: Uint8Array, at: number, piece: Uint8Array): number {
+  if (at < 0 || at + piece.length > buf.length) return -1;
+  buf.set(piece, at);
+  return at + piece.length;
+}
+
+/** Writes a string that JSON leaves as it is (printable ASCII, no quote or backslash); -1 otherwise, or when it does not fit. */
+function putPlain(buf: Uint8Array, at: number, text: string): number {
+  if (at < 0 || at + text.length > buf.length) return -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    buf[at + i] = c;
+  }
+  return at + text.length;
+}
+
+/** Writes a whole number 0 ≤ n < 2³¹ in decimal; -1 for any other number, or when it does not fit. */
+function putCount(buf: Uint8Array, at: number, n: number | null): number {
+  if (at < 0 || n === null || !(n >= 0 && n < 2 ** 31) || n % 1 !== 0) return -1;
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  if (at + digits > buf.length) return -1;
+  for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) buf[i] = 0x30 + (x % 10);
+  return at + digits;
+}
+
+/**
+ * Writes the JSON line of a plain delivery route — the record of most domains of a scan — straight into `buf` at
+ * `at`, as UTF-8, the very bytes `renderScanJsonl` gives: no string made, so no garbage, per record. Returns the
+ * end, or -1 (having written nothing that counts) for any other record, one with a name or input JSON would
+ * escape, or when `buf` has no room: the caller then writes `renderScanJsonl(record)`.
+ */
+export function writeScanJsonl(record: ScanRecord | ScanCheckRecord, buf: Uint8Array, at: number): number {
+  if ('findings' in record) return -1;
+  const r = record;
+  if (
+    r.outcome !== 'deliverable' ||
+    r.implicit ||
+    r.warnings.length !== 0 ||
+    r.reason !== null ||
+    r.canonical !== null ||
+    r.pruned !== null ||
+    r.error !== null ||
+    r.domain === null
+  ) {
+    return -1;
+  }
+  let end = putPlain(buf, put(buf, at, PIECES.domain), r.domain);
+  end = put(buf, end, PIECES.hosts);
+  for (let i = 0; i < r.hosts.length && end >= 0; i++) {
+    const h = r.hosts[i]!;
+    const t = hostText(h);
+    t.bytes ??= { head: Buffer.from(t.head), tail: Buffer.from(t.tail) };
+    if (i > 0) end = put(buf, end, COMMA);
+    end = put(buf, putCount(buf, put(buf, end, t.bytes.head), h.preference), t.bytes.tail);
+  }
+  end = putCount(buf, put(buf, end, PIECES.ttl), r.ttl);
+  end = putCount(buf, put(buf, end, PIECES.queries), r.queries);
+  end = putCount(buf, put(buf, end, PIECES.elapsedMs), r.elapsedMs);
+  end = putPlain(buf, put(buf, end, PIECES.input), r.input);
+  end = putCount(buf, put(buf, end, PIECES.line), r.line);
+  return put(buf, end, PIECES.end);
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
 import type { MailRoute } from '../../src/mx/route.js';
 import { resolveRoute } from '../../src/mx/route.js';
-import { renderScanJsonl } from '../../src/report/scan.js';
+import { renderScanJsonl, writeScanJsonl } from '../../src/report/scan.js';
 import { createRouteLane } from '../../src/scan/lane.js';
 import type { ScanRecord } from '../../src/scan/record.js';
 import { scanDomains } from '../../src/scan/scan.js';
@@ -70,14 +70,23 @@ describe('scan routes (scan/lane) against resolveRoute, over the lab', () => {
       records.push(r);
     }
     assert.equal(records.length, expected.length);
+    let plainLines = 0;
     records.forEach((r, i) => {
       assert.deepEqual(essence(r), expected[i], `${r.domain} (pass ${i < names.length ? 1 : 2})`);
       assert.equal(renderScanJsonl(r), JSON.stringify(r) + '\n', `${r.domain}: JSON line`);
+      // The bytes written straight into the output for a plain route are the same line.
+      const buf = Buffer.alloc(8192);
+      const end = writeScanJsonl(r, buf, 0);
+      if (end >= 0) {
+        plainLines++;
+        assert.equal(buf.toString('utf8', 0, end), JSON.stringify(r) + '\n', `${r.domain}: JSON line as bytes`);
+      }
     });
     const outcomes = new Set(records.map((r) => r.outcome));
     for (const o of ['deliverable', 'null-mx', 'no-mail-route', 'no-domain']) assert.ok(outcomes.has(o as never), o);
     assert.ok(records.some((r) => r.implicit));
     assert.ok(records.some((r) => r.warnings.length > 0));
+    assert.ok(plainLines > 0, 'some routes are written as bytes');
   });
 
   it('asks each exchange once while its facts hold, again once they expire, and bounds the table', async () => {

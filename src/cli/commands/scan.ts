@@ -21,6 +21,7 @@ import {
   renderScanCsvHeader,
   renderScanCsvRow,
   renderScanJsonl,
+  writeScanJsonl,
   renderScanProgress,
   renderScanSummary,
 } from '../../report/scan.js';
@@ -156,6 +157,18 @@ class BatchedWriter {
     // A UTF-16 unit takes at most three octets in UTF-8.
     if (this.block.length - this.used < 3 * text.length) this.seal(Math.max(BatchedWriter.BLOCK, 3 * text.length));
     this.used += this.block.write(text, this.used);
+    return this.added();
+  }
+
+  /** Adds a record as its JSON line (written straight into the block when it can be: see `writeScanJsonl`). */
+  addJsonl(record: ScanRecord | ScanCheckRecord): boolean {
+    const end = writeScanJsonl(record, this.block, this.used);
+    if (end < 0) return this.add(renderScanJsonl(record));
+    this.used = end;
+    return this.added();
+  }
+
+  private added(): boolean {
     if (this.full.length > 0) return true;
     this.timer ??= setTimeout(() => void this.flush(), 100);
     return false;
@@ -390,13 +403,11 @@ export function registerScan(program: Command): void {
           for (const record of batch) {
             const audited = audit && 'findings' in record ? record : null;
             const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);
-            const text =
+            const full =
               options.format === 'jsonl'
-                ? renderScanJsonl(record)
-                : audited
-                  ? renderScanCheckCsvRow(audited)
-                  : renderScanCsvRow(route);
-            if (output.add(text)) await output.drain();
+                ? output.addJsonl(record)
+                : output.add(audited ? renderScanCheckCsvRow(audited) : renderScanCsvRow(route));
+            if (full) await output.drain();
             summary.add(route);
             if (audited) summary.addFindings(audited.findings);
             done++;
