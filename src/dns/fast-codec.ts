@@ -111,12 +111,6 @@ export function encodeQueryFast(question: DnsQuestion, options: FastQueryOptions
   return buf;
 }
 
-/** A name read from a message: the text (lowercase, no trailing dot) and the octets it took at its place. */
-interface ReadName {
-  name: string;
-  next: number;
-}
-
 /**
  * Walks a possibly compressed name at `offset` (RFC 1035 §4.1.4) by dns-packet's rules — pointers only to
  * earlier octets, at most 254 octets of labels, no 0x40/0x80 label types — calling `label` with each label's
@@ -172,25 +166,40 @@ function copyLabel(start: number, end: number): void {
 /**
  * The names read so far from one message, by offset: a name that is nothing but a pointer to one of them (the
  * owner of each answer, which points at the question) is the same string, found again instead of read again.
+ * Kept in arrays of a fixed size, reused from message to message (emptied arrays would be grown anew for each).
+ * `next` is where the name `readName` returned last ends at its place (a result object per name would be
+ * garbage: a scan reads millions).
  */
-const readAt = { offsets: [] as number[], names: [] as string[] };
+const READ_AT_MOST = 16;
+const readAt = {
+  count: 0,
+  offsets: new Int32Array(READ_AT_MOST),
+  names: new Array<string>(READ_AT_MOST).fill(''),
+  next: 0,
+};
 
 /** Starts reading a message: forgets the names of the one before (set anew for every decode). */
 function startMessage(): void {
-  readAt.offsets.length = 0;
-  readAt.names.length = 0;
+  readAt.count = 0;
 }
 
 /**
- * Reads a name (see `walkName`), lowercase as `decodeResponse` compares names. `mail` escapes dots inside
- * labels as dns-packet does for an SOA RNAME. Null when the name breaks a rule.
+ * Reads a name (see `walkName`), lowercase as `decodeResponse` compares names, and sets `readAt.next` to the end
+ * of its octets at its place. `mail` escapes dots inside labels as dns-packet does for an SOA RNAME. Null when
+ * the name breaks a rule.
  */
-function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
+function readName(buf: Buffer, offset: number, mail: boolean): string | null {
   if (!mail && offset + 1 < buf.length && (buf[offset]! & 0xc0) === 0xc0) {
     const target = ((buf[offset]! & 0x3f) << 8) | buf[offset + 1]!;
     // A pointer to an earlier name read whole (and so checked) is that name: walkName would walk the same way.
-    const i = target < offset ? readAt.offsets.indexOf(target) : -1;
-    if (i >= 0) return { name: readAt.names[i]!, next: offset + 2 };
+    if (target < offset) {
+      for (let i = 0; i < readAt.count; i++) {
+        if (readAt.offsets[i] === target) {
+          readAt.next = offset + 2;
+          return readAt.names[i]!;
+        }
+      }
+    }
   }
   // The common case in one pass: ASCII labels copied, lowercased, into a scratch buffer and read out as one
   // string. Anything else (non-ASCII octets, a dot inside an RNAME label) takes the label-by-label path.
@@ -203,15 +212,16 @@ function readName(buf: Buffer, offset: number, mail: boolean): ReadName | null {
   if (!copying.plain) return readNameSlow(buf, offset, mail);
   const n = copying.n;
   const name = n === 0 ? '' : SCRATCH.toString('latin1', 0, n);
-  if (!mail && readAt.offsets.length < 16) {
-    readAt.offsets.push(offset);
-    readAt.names.push(name);
+  if (!mail && readAt.count < READ_AT_MOST) {
+    readAt.offsets[readAt.count] = offset;
+    readAt.names[readAt.count++] = name;
   }
-  return { name, next };
+  readAt.next = next;
+  return name;
 }
 
 /** `readName` label by label, for names with non-ASCII octets or dots to escape. */
-function readNameSlow(buf: Buffer, offset: number, mail: boolean): ReadName | null {
+function readNameSlow(buf: Buffer, offset: number, mail: boolean): string | null {
   let name = '';
   const next = walkName(buf, offset, (start, end) => {
     let label = buf.toString('utf8', start, end);
@@ -219,7 +229,9 @@ function readNameSlow(buf: Buffer, offset: number, mail: boolean): ReadName | nu
     name = name === '' ? label : `${name}.${label}`;
   });
   // dns-packet lowercases nothing; `decodeResponse` lowercases and drops the root's dot (canonicalName).
-  return next < 0 ? null : { name: name.toLowerCase(), next };
+  if (next < 0) return null;
+  readAt.next = next;
+  return name.toLowerCase();
 }
 
 function formatIpv6(buf: Buffer, at: number): string {
@@ -242,24 +254,24 @@ function readData(buf: Buffer, type: number, at: number, end: number): unknown {
     case 15: {
       if (end - at < 3) return null;
       const exchange = readName(buf, at + 2, false);
-      if (!exchange || exchange.next !== end) return null;
-      return { preference: buf.readUInt16BE(at), exchange: exchange.name };
+      if (exchange === null || readAt.next !== end) return null;
+      return { preference: buf.readUInt16BE(at), exchange };
     }
     case 2:
     case 5:
     case 12: {
       const target = readName(buf, at, false);
-      return target && target.next === end ? target.name : null;
+      return target !== null && readAt.next === end ? target : null;
     }
     case 6: {
       const mname = readName(buf, at, false);
-      if (!mname) return null;
-      const rname = readName(buf, mname.next, true);
-      if (!rname || rname.next + 20 !== end) return null;
-      const n = rname.next;
+      if (mname === null) return null;
+      const rname = readName(buf, readAt.next, true);
+      if (rname === null || readAt.next + 20 !== end) return null;
+      const n = readAt.next;
       return {
-        mname: mname.name,
-        rname: rname.name,
+        mname,
+        rname,
         serial: buf.readUInt32BE(n),
         refresh: buf.readUInt32BE(n + 4),
         retry: buf.readUInt32BE(n + 8),
@@ -282,8 +294,8 @@ function readRecords(
 ): number {
   for (let i = 0; i < count; i++) {
     const owner = readName(buf, at, false);
-    if (!owner || owner.next + 10 > buf.length) return -1;
-    const head = owner.next;
+    if (owner === null || readAt.next + 10 > buf.length) return -1;
+    const head = readAt.next;
     const type = buf.readUInt16BE(head);
     const klass = buf.readUInt16BE(head + 2);
     const ttl = buf.readUInt32BE(head + 4);
@@ -302,7 +314,7 @@ function readRecords(
     if (data === null) return -1;
     // The top bit of the class is mDNS's cache-flush bit to dns-packet; class IN only, as decodeResponse keeps.
     if ((klass & 0x7fff) !== 1) continue;
-    list.push({ name: owner.name, type: name, class: 'IN', ttl, data });
+    list.push({ name: owner, type: name, class: 'IN', ttl, data });
   }
   return at;
 }
@@ -349,13 +361,14 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
   if ((flags & 0x8000) === 0) return null;
   if (buf.readUInt16BE(4) !== 1) return null;
   const qname = readName(buf, 12, false);
-  if (!qname || qname.next + 4 > buf.length) return null;
-  const qtype = QUESTION_TYPES.get(buf.readUInt16BE(qname.next));
+  const qend = readAt.next;
+  if (qname === null || qend + 4 > buf.length) return null;
+  const qtype = QUESTION_TYPES.get(buf.readUInt16BE(qend));
   if (qtype === undefined) return null;
   const answers: DnsRecord[] = [];
   const authority: DnsRecord[] = [];
   // An OPT counts in the additional section only (as `decodeResponse` has it); elsewhere it is passed over.
-  let at = readRecords(buf, qname.next + 4, buf.readUInt16BE(6), answers, null);
+  let at = readRecords(buf, qend + 4, buf.readUInt16BE(6), answers, null);
   if (at >= 0) at = readRecords(buf, at, buf.readUInt16BE(8), authority, null);
   if (at < 0) return null;
   const extra = buf.readUInt16BE(10);
@@ -384,7 +397,7 @@ export function decodeResponseFast(buf: Buffer): DnsResponse | null {
       ad: (flags & 0x0020) !== 0,
       cd: (flags & 0x0010) !== 0,
     },
-    question: { name: qname.name, type: qtype },
+    question: { name: qname, type: qtype },
     answers,
     authority,
   };
