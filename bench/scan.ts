@@ -390,7 +390,7 @@ function mxrayCommand(): { cmd: string[] | null; note: string | null } {
   let note: string | null = null;
   if (cmd) note = `--mxray-cmd ${MXRAY_CMD}`;
   else if ((MXRAY_MODE === 'auto' || MXRAY_MODE === 'dist') && existsSync(built)) {
-    // Run as `npx mxray` runs it: the file itself, so the node options of its first line apply.
+    // Run as `npx mxray` runs it: the file itself.
     cmd = ['./dist/cli/main.js'];
     if (existsSync(src) && statSync(src).mtimeMs > statSync(built).mtimeMs) {
       note = 'dist/ is older than src/cli/commands/scan.ts: run `npm run build` first';
@@ -486,6 +486,13 @@ function table(rows: Row[]): string {
   const line = (cells: string[]) =>
     cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Removes a run's output once checked (a million lines each), unless the run went wrong or `--keep` is given. */
+async function dropOutput(file: string, row: Row): Promise<void> {
+  const clean =
+    row.status === 'ok' && row.check !== null && row.check.wrong + row.check.missing + row.check.extra === 0;
+  if (clean && !flag('keep')) await rm(file, { force: true });
 }
 
 /** bench/builtin-scan.ts as JavaScript in `dir` (its imports are Node's own, and types). */
@@ -605,7 +612,7 @@ async function main(): Promise<void> {
           row.knotCpuS = procCpuS(pid) - k0;
           fillRow(row, m, await checkJsonl(out, world.expected, mxrayNorm), world.expected, width);
           if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-          await rm(out, { force: true });
+          await dropOutput(out, row);
           return row;
         },
       });
@@ -630,7 +637,7 @@ async function main(): Promise<void> {
         fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
         if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
         else row.note = `worker: ${m.stdout.trim()}`;
-        await rm(out, { force: true });
+        await dropOutput(out, row);
         return row;
       },
     });
@@ -662,7 +669,11 @@ async function main(): Promise<void> {
     const runs = new Map<string, Row[]>(runners.map((r) => [r.tool, []]));
     for (let round = 1; round <= RUNS; round++) {
       if (RUNS > 1) say(`round ${round} of ${RUNS}`);
-      for (const r of runners) if (!r.absent) runs.get(r.tool)!.push(await r.run(round));
+      // Each round starts with the next tool, so that none always runs first (or right after another).
+      for (let k = 0; k < runners.length; k++) {
+        const r = runners[(k + round - 1) % runners.length]!;
+        if (!r.absent) runs.get(r.tool)!.push(await r.run(round));
+      }
     }
     const rows: Row[] = runners.map((r) => r.absent ?? medianRun(runs.get(r.tool)!));
 

@@ -1,13 +1,8 @@
-#!/usr/bin/env -S node --v8-pool-size=0
+#!/usr/bin/env node
 /**
  * @module cli/main
  * The `mxray` command: argv → options → library call → renderer → exit code. Errors with a code become one
  * line on stderr and exit status 2; anything else is a bug and shows its stack.
- *
- * `--v8-pool-size=0` (in the first line) sizes V8's helper threads to the machine: one per core beyond the
- * first, where Node's default is four. A scan's work is on the main thread and its garbage collections run on
- * the helpers too; with more helpers than cores they take turns with the main thread (and with a DNS server on
- * the same machine), and a 100,000-domain scan on two cores took 4–6 % longer (bench/README.md).
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';

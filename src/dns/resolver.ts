@@ -79,8 +79,8 @@ export interface Provenance {
   /** Exchanges sent, over all servers and CNAME hops. */
   attempts: number;
   elapsedMs: number;
-  /** Replies that failed validation and were dropped, with the reason. */
-  dropped: string[];
+  /** Replies that failed validation and were dropped, with the reason (read-only: often one shared empty list). */
+  dropped: readonly string[];
 }
 
 /** One question sent as is: the raw response, like dig shows it. */
@@ -413,7 +413,8 @@ export function cacheTtl(o: DnsOutcome): number {
   }
 }
 
-const NOTHING_DROPPED: string[] = [];
+/** The `dropped` of the outcomes nothing was dropped for: shared, and frozen so that no one adds to it. */
+const NOTHING_DROPPED: readonly string[] = Object.freeze([]);
 
 /** A cached outcome with TTLs reduced by the time it has spent in the cache (shared: read-only). */
 function ageOutcome(o: DnsOutcome, ageSeconds: number): DnsOutcome {

@@ -79,7 +79,10 @@ describe('mxray scan against a lab', () => {
     assert.match(r.stderr, /deliverable\s+\d+/);
     assert.match(r.stderr, /top exchanges\n {2}mx\d+\.scan\.test/);
     // Every host's addresses asked once and then taken from the cache; nothing lost on the way.
-    const dns = /dns: (\d+) queries sent \(0 timed out\), (\d+) answered from the cache/.exec(r.stderr);
+    // (A datagram resent under load is fine; none may run out of time.)
+    const dns = /dns: (\d+) queries sent \((?:\d+ resent, )?0 timed out\), (\d+) answered from the cache/.exec(
+      r.stderr,
+    );
     assert.ok(dns, r.stderr);
     assert.ok(Number(dns[2]) > 0, r.stderr);
     assert.doesNotMatch(r.stderr, /\r/, 'no progress line when stderr is not a TTY');
@@ -93,7 +96,7 @@ describe('mxray scan against a lab', () => {
       const r = await runScan(['--server', server(), '--concurrency', '16', '--tcp', inputFile]);
       assert.equal(r.code, 0, r.stderr);
       assertComplete(parseJsonl(r.stdout));
-      assert.match(r.stderr, /dns: \d+ queries sent \(0 timed out\)/);
+      assert.match(r.stderr, /dns: \d+ queries sent \((?:\d+ resent, )?0 timed out\)/);
     } finally {
       labDnsChannel.unsubscribe(note);
     }
@@ -115,7 +118,7 @@ describe('mxray scan against a lab', () => {
       }
       assert.equal(r.code, 0, r.stderr);
       assertComplete(parseJsonl(r.stdout));
-      assert.match(r.stderr, /dns: \d+ queries sent \(0 timed out\)/);
+      assert.match(r.stderr, /dns: \d+ queries sent \((?:\d+ resent, )?0 timed out\)/);
     });
   }
 

@@ -38,8 +38,8 @@ export interface Channel<C extends Channel<C>> {
   socket: { ref(): unknown; unref(): unknown };
 }
 
-/** The `dropped` of a query no reply was dropped for (nearly all): one shared array, never added to. */
-const NO_DROPS: string[] = Object.freeze([]) as unknown as string[];
+/** The `dropped` of a query no reply was dropped for (nearly all): one shared array, frozen (`dropReply` copies). */
+const NO_DROPS: readonly string[] = Object.freeze([]);
 
 export interface Pending<C extends Channel<C>> {
   req: ExchangeRequest;
@@ -47,7 +47,7 @@ export interface Pending<C extends Channel<C>> {
   id: number;
   start: number;
   expiresAt: number;
-  dropped: string[];
+  dropped: readonly string[];
   settled: boolean;
   resolve: (o: ExchangeOutcome) => void;
   reject: (e: unknown) => void;
@@ -317,8 +317,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
 
   /** Lists a reply that was not taken for its query (which goes on waiting). */
   protected dropReply(p: Pending<C>, reason: string): void {
-    if (p.dropped === NO_DROPS) p.dropped = [];
-    p.dropped.push(reason);
+    // The query's own list once it has one (made here, so it may grow); the shared empty one is never added to.
+    if (p.dropped === NO_DROPS) p.dropped = [reason];
+    else (p.dropped as string[]).push(reason);
   }
 
   /** Settles a query once: with an outcome, or (outcome null) by rejecting with the caller's abort reason. */

@@ -6,9 +6,9 @@
 import type { DnsQuestion, DnsResponse, DnsServer, Transport } from '../types.js';
 
 export type ExchangeOutcome =
-  | { kind: 'response'; response: DnsResponse; transport: Transport; elapsedMs: number; dropped: string[] }
-  | { kind: 'timeout'; transport: Transport; elapsedMs: number; dropped: string[] }
-  | { kind: 'network'; transport: Transport; error: string; elapsedMs: number; dropped: string[] };
+  | { kind: 'response'; response: DnsResponse; transport: Transport; elapsedMs: number; dropped: readonly string[] }
+  | { kind: 'timeout'; transport: Transport; elapsedMs: number; dropped: readonly string[] }
+  | { kind: 'network'; transport: Transport; error: string; elapsedMs: number; dropped: readonly string[] };
 
 export interface ExchangeRequest {
   server: DnsServer;
