@@ -2,9 +2,9 @@
  * @module dns/transport/id-table
  * The queries in flight on one socket or connection, by their 16-bit DNS ID. Every query of a scan sets its
  * entry, and its reply finds and clears it: hundreds of thousands of entries a second coming and going. A `Map`
- * kept rehashing under that churn (its deleted entries stay until the table is rebuilt), and its look-ups and
- * rebuilds were 4 % of a scan's time. Here an ID indexes a typed array (256 KiB, which the garbage collector does
- * not scan) that points into a dense list of the entries: set, get and delete are an array access or two.
+ * kept rehashing under that churn (its deleted entries stay until the table is rebuilt). Here an ID indexes a
+ * typed array (256 KiB, which the garbage collector does not scan) that points into a dense list of the entries:
+ * set, get and delete are an array access or two, and a 100k-domain scan took 5 % less time (bench/README.md).
  */
 
 /** An integer 0–65,535 (not -1, 65,536, 1.5 or NaN). */
