@@ -62,3 +62,20 @@ it('IdTable.values is a copy: deleting while going through it visits every entry
   );
   assert.equal(table.size, 0);
 });
+
+it('IdTable holds 65,535 entries, refuses one more, and stays right at its fullest', () => {
+  const table = new IdTable<number>();
+  for (let id = 0; id < 65_535; id++) table.set(id, id);
+  assert.equal(table.size, 65_535);
+  assert.throws(() => table.set(65_535, 0), /full/);
+  // Replacing an entry is no new one.
+  table.set(7, 70);
+  assert.equal(table.get(7), 70);
+  // The last places of the index point right: delete from the middle moves the last entry into the hole.
+  assert.equal(table.get(65_534), 65_534);
+  assert.equal(table.delete(100), true);
+  assert.equal(table.get(65_534), 65_534);
+  table.set(65_535, 1);
+  assert.equal(table.get(65_535), 1);
+  assert.equal(table.size, 65_535);
+});

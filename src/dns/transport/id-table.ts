@@ -3,8 +3,9 @@
  * The queries in flight on one socket or connection, by their 16-bit DNS ID. Every query of a scan sets its
  * entry, and its reply finds and clears it: hundreds of thousands of entries a second coming and going. A `Map`
  * kept rehashing under that churn (its deleted entries stay until the table is rebuilt). Here an ID indexes a
- * typed array (256 KiB, which the garbage collector does not scan) that points into a dense list of the entries:
+ * typed array (128 KiB, which the garbage collector does not scan) that points into a dense list of the entries:
  * set, get and delete are an array access or two, and a 100k-domain scan took 5 % less time (bench/README.md).
+ * A table holds 65,535 entries at most, as many as the pools let be in flight in all.
  */
 
 /** An integer 0–65,535 (not -1, 65,536, 1.5 or NaN). */
@@ -15,7 +16,7 @@ function isId(id: number): boolean {
 /** IDs 0–65,535, each with at most one entry. */
 export class IdTable<T> {
   /** Position + 1 in `entries` of each ID's entry; 0 when the ID is free. */
-  private readonly at = new Int32Array(65_536);
+  private readonly at = new Uint16Array(65_536);
   private readonly entries: T[] = [];
   /** The ID of each entry, at the same position. */
   private readonly ids: number[] = [];
@@ -41,6 +42,8 @@ export class IdTable<T> {
       this.entries[at - 1] = value;
       return;
     }
+    // Positions + 1 up to 65,535 fit the index; one ID of the 65,536 always stays free.
+    if (this.entries.length >= 65_535) throw new RangeError('the ID table is full (65,535 entries)');
     this.entries.push(value);
     this.ids.push(id);
     this.at[id] = this.entries.length;
