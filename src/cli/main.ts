@@ -55,7 +55,7 @@ function commandOf(argv: string[]): string | undefined {
   return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
 }
 
-/** Whether the command line only asks for the version (which needs no command loaded: 0.1 s instead of 0.6). */
+/** Whether the command line only asks for the version (which needs no command loaded: 0.2 s instead of 0.6). */
 function versionOnly(argv: string[]): boolean {
   const args = argv.slice(2);
   return args.length === 1 && (args[0] === '-V' || args[0] === '--version');

@@ -20,6 +20,7 @@ import { encodeQuery } from './message.js';
 import { exchangeTcp } from './transport/tcp.js';
 import type { ExchangePool } from './transport/bulk.js';
 import type { ExchangeOutcome, ExchangeRequest } from './transport/types.js';
+import { NOTHING_DROPPED } from './transport/types.js';
 import { exchangeUdp } from './transport/udp.js';
 import type { DnsQuestion, DnsRecord, DnsResponse, DnsServer, Transport } from './types.js';
 import { formatServer } from './servers.js';
@@ -396,9 +397,6 @@ export function cacheTtl(o: DnsOutcome): number {
       return 0;
   }
 }
-
-/** The `dropped` of the outcomes nothing was dropped for: shared, and frozen so that no one adds to it. */
-const NOTHING_DROPPED: readonly string[] = Object.freeze([]);
 
 /** A cached outcome with TTLs reduced by the time it has spent in the cache (shared: read-only). */
 function ageOutcome(o: DnsOutcome, ageSeconds: number): DnsOutcome {

@@ -108,6 +108,25 @@ function hostText(h: RouteHost): HostText {
 }
 
 /**
+ * Whether a record is a plain delivery route (most records of a scan): every field but the domain, its hosts,
+ * its numbers and its input is a constant, which both JSON writers write in one piece.
+ */
+function isPlainRoute(r: ScanRecord): r is ScanRecord & { domain: string; ttl: number } {
+  return (
+    r.outcome === 'deliverable' &&
+    r.domain !== null &&
+    !r.implicit &&
+    r.warnings.length === 0 &&
+    r.reason === null &&
+    r.canonical === null &&
+    r.pruned === null &&
+    r.error === null &&
+    r.ttl !== null &&
+    Number.isFinite(r.ttl)
+  );
+}
+
+/**
  * A route record as JSON, field by field in the order of the contract: what `JSON.stringify` gives for a record
  * made by the scan (test/e2e/scan-lane.test.ts holds them equal), for far less work and garbage, which counts
  * when a scan writes tens of thousands of records a second.
@@ -117,17 +136,7 @@ function routeJsonl(r: ScanRecord): string {
   for (let i = 0; i < r.hosts.length; i++) hosts += (i === 0 ? '' : ',') + hostJson(r.hosts[i]!);
   const input = json(r.input);
   // Most records are a plain delivery route of a domain given as is: their constant fields in one piece.
-  if (
-    r.outcome === 'deliverable' &&
-    !r.implicit &&
-    r.warnings.length === 0 &&
-    r.reason === null &&
-    r.canonical === null &&
-    r.pruned === null &&
-    r.error === null &&
-    r.ttl !== null &&
-    Number.isFinite(r.ttl)
-  ) {
+  if (isPlainRoute(r)) {
     const domain = r.domain === r.input ? input : text(r.domain);
     return (
       `{"domain":${domain},"outcome":"deliverable","implicit":false,"hosts":[${hosts}],"warnings":[],"reason":null,` +
@@ -192,20 +201,8 @@ function putCount(buf: Uint8Array, at: number, n: number | null): number {
  * escape, or when `buf` has no room: the caller then writes `renderScanJsonl(record)`.
  */
 export function writeScanJsonl(record: ScanRecord | ScanCheckRecord, buf: Uint8Array, at: number): number {
-  if ('findings' in record) return -1;
+  if ('findings' in record || !isPlainRoute(record)) return -1;
   const r = record;
-  if (
-    r.outcome !== 'deliverable' ||
-    r.implicit ||
-    r.warnings.length !== 0 ||
-    r.reason !== null ||
-    r.canonical !== null ||
-    r.pruned !== null ||
-    r.error !== null ||
-    r.domain === null
-  ) {
-    return -1;
-  }
   let end = putPlain(buf, put(buf, at, PIECES.domain), r.domain);
   end = put(buf, end, PIECES.hosts);
   for (let i = 0; i < r.hosts.length && end >= 0; i++) {

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { MxError } from '../../core/errors.js';
 import type { DnsResponse, DnsServer, Transport } from '../types.js';
 import type { ExchangeOutcome, ExchangeRequest } from './types.js';
+import { NOTHING_DROPPED } from './types.js';
 import type { IdTable } from './id-table.js';
 import { acceptReply } from './validate.js';
 
@@ -37,9 +38,6 @@ export interface Channel<C extends Channel<C>> {
   pending: IdTable<Pending<C>>;
   socket: { ref(): unknown; unref(): unknown };
 }
-
-/** The `dropped` of a query no reply was dropped for (nearly all): one shared array, frozen (`dropReply` copies). */
-const NO_DROPS: readonly string[] = Object.freeze([]);
 
 export interface Pending<C extends Channel<C>> {
   req: ExchangeRequest;
@@ -283,7 +281,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       id,
       start,
       expiresAt: start + req.timeoutMs,
-      dropped: NO_DROPS,
+      dropped: NOTHING_DROPPED,
       settled: false,
       resolve,
       reject,
@@ -318,7 +316,7 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
   /** Lists a reply that was not taken for its query (which goes on waiting). */
   protected dropReply(p: Pending<C>, reason: string): void {
     // The query's own list once it has one (made here, so it may grow); the shared empty one is never added to.
-    if (p.dropped === NO_DROPS) p.dropped = [reason];
+    if (p.dropped === NOTHING_DROPPED) p.dropped = [reason];
     else (p.dropped as string[]).push(reason);
   }
 

@@ -19,3 +19,6 @@ export interface ExchangeRequest {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
 }
+
+/** The `dropped` of an exchange or outcome nothing was dropped for (nearly all): one shared list, frozen. */
+export const NOTHING_DROPPED: readonly string[] = Object.freeze([]);
