@@ -585,9 +585,27 @@ async function main(): Promise<void> {
     } else if (perf) say(`knot raw capacity: ${String(perf.skipped)}`);
 
     const common = ['--concurrency', String(CONCURRENCY)];
-    /** One run of one tool, as a row; null when the tool is not there to run (its row says why). */
+    /** A tool and its runs; `absent` is its row when it cannot run, saying why. */
     type Runner = { tool: string; absent: Row | null; run: (round: number) => Promise<Row> };
     const runners: Runner[] = [];
+    /** Runs a tool once: the row of the run, with its answers checked and the knotd CPU over it. */
+    const runOnce = async (
+      row: Row,
+      command: string,
+      norm: typeof builtinNorm,
+      ok: (code: number | null) => boolean,
+      go: () => Promise<{ m: Measured; out: string }>,
+    ): Promise<{ row: Row; m: Measured }> => {
+      const k0 = procCpuS(pid);
+      const { m, out } = await go();
+      row.status = ok(m.code) ? 'ok' : 'failed';
+      row.command = command;
+      row.knotCpuS = procCpuS(pid) - k0;
+      fillRow(row, m, await checkJsonl(out, world.expected, norm), world.expected, width);
+      if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
+      await dropOutput(out, row);
+      return { row, m };
+    };
 
     // (a) mxray scan: over its UDP socket pool (the default), then pipelined over TCP (`--tcp`, RFC 7766)
     const mx = mxrayCommand();
@@ -605,15 +623,10 @@ async function main(): Promise<void> {
           const flags = [...common, ...variant.flags];
           const args = [...cmd.slice(1), 'scan', world.domainsFile, '--server', server, ...flags, '--out', out];
           say(`running: ${cmd.join(' ')} scan … --server ${server} ${flags.join(' ')}`);
-          const k0 = procCpuS(pid);
-          const m = await measured(cmd[0]!, args, dir);
-          const row = emptyRow(variant.tool, [0, 1, 75].includes(m.code ?? -1) ? 'ok' : 'failed', mx.note);
-          row.command = `${cmd.join(' ')} scan DOMAINS --server ${server} ${flags.join(' ')} --out OUT`;
-          row.knotCpuS = procCpuS(pid) - k0;
-          fillRow(row, m, await checkJsonl(out, world.expected, mxrayNorm), world.expected, width);
-          if (row.status === 'failed') row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-          await dropOutput(out, row);
-          return row;
+          const command = `${cmd.join(' ')} scan DOMAINS --server ${server} ${flags.join(' ')} --out OUT`;
+          const ok = (code: number | null) => [0, 1, 75].includes(code ?? -1);
+          const go = async () => ({ m: await measured(cmd[0]!, args, dir), out });
+          return (await runOnce(emptyRow(variant.tool, 'ok', mx.note), command, mxrayNorm, ok, go)).row;
         },
       });
     }
@@ -629,15 +642,16 @@ async function main(): Promise<void> {
         const args = [builtin, '--server', server, ...common];
         args.push('--timeout-ms', TIMEOUT_MS, '--tries', TRIES, '--in', world.domainsFile, '--out', out);
         say(`running: node dns.promises.Resolver (c-ares) --concurrency ${CONCURRENCY}`);
-        const k0 = procCpuS(pid);
-        const m = await measured('node', args, dir);
-        const row = emptyRow('node dns.Resolver', m.code === 0 ? 'ok' : 'failed', null);
-        row.command = `node ${['bench/builtin-scan.ts (as JS)', ...args.slice(1)].join(' ')}`;
-        row.knotCpuS = procCpuS(pid) - k0;
-        fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
-        if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-        else row.note = `worker: ${m.stdout.trim()}`;
-        await dropOutput(out, row);
+        const command = `node ${['bench/builtin-scan.ts (as JS)', ...args.slice(1)].join(' ')}`;
+        const go = async () => ({ m: await measured('node', args, dir), out });
+        const { row, m } = await runOnce(
+          emptyRow('node dns.Resolver', 'ok', null),
+          command,
+          builtinNorm,
+          (c) => c === 0,
+          go,
+        );
+        if (row.status === 'ok') row.note = `worker: ${m.stdout.trim()}`;
         return row;
       },
     });
@@ -653,14 +667,10 @@ async function main(): Promise<void> {
           : null,
       run: async () => {
         say(`running: ${massdns} (3 passes: MX, A, AAAA) -s ${CONCURRENCY}`);
-        const k0 = procCpuS(pid);
-        const { m, out } = await runMassdns(massdns!, dir, server, world.domainsFile);
-        const row = emptyRow('massdns', m.code === 0 ? 'ok' : 'failed', 'CPU/RSS: sum/max over its 3 passes');
-        row.command = `${massdns} -r RESOLVERS -o J -s ${CONCURRENCY} -q -t MX|A|AAAA -w OUT NAMES`;
-        row.knotCpuS = procCpuS(pid) - k0;
-        fillRow(row, m, await checkJsonl(out, world.expected, builtinNorm), world.expected, width);
-        if (m.code !== 0) row.note = `exit ${m.code}: ${m.stderr.slice(-500)}`;
-        return row;
+        const command = `${massdns} -r RESOLVERS -o J -s ${CONCURRENCY} -q -t MX|A|AAAA -w OUT NAMES`;
+        const row = emptyRow('massdns', 'ok', 'CPU/RSS: sum/max over its 3 passes');
+        const go = () => runMassdns(massdns!, dir, server, world.domainsFile);
+        return (await runOnce(row, command, builtinNorm, (c) => c === 0, go)).row;
       },
     });
 
