@@ -433,13 +433,15 @@ function emptyRow(tool: string, status: Row['status'], note: string | null): Row
   };
 }
 
-function fillRow(row: Row, m: Measured, check: Check, expected: string[], width: number): void {
+/** Fills a row from a run; `check` is null for a run whose output is not routes (the wire floor). */
+function fillRow(row: Row, m: Measured, check: Check | null, expected: string[], width: number): void {
   row.wallS = m.wallS;
   row.userS = m.userS;
   row.sysS = m.sysS;
   row.cpuS = m.userS + m.sysS;
   row.peakRssMb = m.maxRssKb / 1024;
   row.domainsPerS = expected.length / m.wallS;
+  if (check === null) return;
   row.check = {
     answered: check.seen,
     missing: check.missing,
@@ -452,6 +454,9 @@ function fillRow(row: Row, m: Measured, check: Check, expected: string[], width:
     wrongMap: check.wrong,
   };
 }
+
+/** The row of bench/wire-floor.ts. */
+const FLOOR = 'wire floor';
 
 const fmt = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
@@ -495,13 +500,13 @@ async function dropOutput(file: string, row: Row): Promise<void> {
   if (clean && !flag('keep')) await rm(file, { force: true });
 }
 
-/** bench/builtin-scan.ts as JavaScript in `dir` (its imports are Node's own, and types). */
-async function builtinScript(dir: string): Promise<string> {
-  const source = await readFile(join(ROOT, 'bench/builtin-scan.ts'), 'utf8');
+/** A script of bench/ (`builtin-scan`, `wire-floor`) as JavaScript in `dir` (its imports are Node's own, and types). */
+async function benchScript(dir: string, name: string): Promise<string> {
+  const source = await readFile(join(ROOT, `bench/${name}.ts`), 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
-  const file = join(dir, 'builtin-scan.mjs');
+  const file = join(dir, `${name}.mjs`);
   await writeFile(file, outputText);
   return file;
 }
@@ -633,7 +638,7 @@ async function main(): Promise<void> {
 
     // (b) Node's built-in resolver (c-ares), as plain JavaScript like mxray's dist/: run through tsx, every run
     // would also pay for tsx (0.2 s of start-up here).
-    const builtin = await builtinScript(dir);
+    const builtin = await benchScript(dir, 'builtin-scan');
     runners.push({
       tool: 'node dns.Resolver',
       absent: null,
@@ -674,6 +679,33 @@ async function main(): Promise<void> {
       },
     });
 
+    // (d) The floor: the job's questions over mxray's batched sockets with nothing else done (bench/wire-floor.ts).
+    // Not a tool: what a scan takes beyond it is resolving and writing routes.
+    const floorNative = join(ROOT, 'native/build/Release/mxray_udp.node');
+    const floorCodec = join(ROOT, 'dist/dns/fast-codec.js');
+    runners.push({
+      tool: FLOOR,
+      absent:
+        existsSync(floorNative) && existsSync(floorCodec)
+          ? null
+          : emptyRow(FLOOR, 'skipped', 'needs the native module and dist/ (npm run build)'),
+      run: async () => {
+        const args = [await benchScript(dir, 'wire-floor'), '--root', ROOT, '--server', server, ...common];
+        args.push('--in', world.domainsFile, '--hosts', String(world.hosts));
+        say(`running: wire floor (the job's questions, no resolution) --concurrency ${CONCURRENCY}`);
+        const row = emptyRow(FLOOR, 'ok', null);
+        const k0 = procCpuS(pid);
+        const m = await measured('node', args, dir);
+        row.knotCpuS = procCpuS(pid) - k0;
+        row.command = `node bench/wire-floor.ts (as JS) --server ${server} --concurrency ${CONCURRENCY} --hosts ${world.hosts}`;
+        fillRow(row, m, null, world.expected, width);
+        row.status = m.code === 0 ? 'ok' : 'failed';
+        row.note =
+          m.code === 0 ? `questions: ${m.stdout.trim()}` : `exit ${m.code}: ${(m.stdout + m.stderr).slice(-500)}`;
+        return row;
+      },
+    });
+
     // The tools take turns, round after round, so that a machine that slows down or speeds up for a while (a
     // shared host does) weighs on each of them alike; each tool's row is its run of median wall time.
     const runs = new Map<string, Row[]>(runners.map((r) => [r.tool, []]));
@@ -702,7 +734,8 @@ async function main(): Promise<void> {
     say(table(rows));
     say(
       `(each row: the run of median wall time of ${RUNS}, the tools taking turns; runs: every run's wall time in order;\n` +
-        ' CPU s = user+sys of the tool process; knotd CPU s = the server over the same run; ×: ratio vs node dns.Resolver)',
+        ' CPU s = user+sys of the tool process; knotd CPU s = the server over the same run; ×: ratio vs node dns.Resolver;\n' +
+        ` ${FLOOR}: the job's questions over mxray's batched sockets with no resolution and no output, bench/wire-floor.ts)`,
     );
     for (const r of rows) {
       if (r.note) say(`${r.tool}: ${r.note}`);

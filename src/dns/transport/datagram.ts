@@ -40,7 +40,8 @@ export interface DatagramSocket {
   close(done: () => void): void;
 }
 
-interface NativeUdp {
+/** The native module's functions (native/udp_batch.c). */
+export interface NativeUdp {
   open(
     host: string,
     port: number,
