@@ -62,33 +62,28 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
     'temp-failure': 0,
   };
   const maxExchanges = Math.max(2 * top, options.maxExchanges ?? 20_000);
-  const exchanges = new Map<string, number>();
-  const countExchange = (name: string): void => {
+  /**
+   * Each exchange's count of domains and its provider (the patterns are regular expressions: asked once), in one
+   * entry: one look-up per host of a record, counted in place.
+   */
+  const exchanges = new Map<string, { domains: number; provider: Provider | null }>();
+  const countExchange = (name: string): Provider | null => {
     const seen = exchanges.get(name);
     if (seen !== undefined) {
-      exchanges.set(name, seen + 1);
-      return;
+      seen.domains++;
+      return seen.provider;
     }
     if (exchanges.size >= maxExchanges) {
       // Keep the more used half: the amortised cost is a sort of the table per maxExchanges / 2 new names.
-      const counts = [...exchanges.values()].sort((a, b) => b - a);
+      const counts = [...exchanges.values()].map((e) => e.domains).sort((a, b) => b - a);
       const line = counts[Math.floor(maxExchanges / 2)]!;
-      for (const [n, c] of exchanges) if (c <= line) exchanges.delete(n);
+      for (const [n, e] of exchanges) if (e.domains <= line) exchanges.delete(n);
     }
-    exchanges.set(name, 1);
+    const provider = providerOfExchange(name);
+    exchanges.set(name, { domains: 1, provider });
+    return provider;
   };
   const providers = new Map<string, { name: string; domains: number }>();
-  // Each exchange's provider, asked once (the patterns are regular expressions): bounded like the counts.
-  const providerCache = new Map<string, Provider | null>();
-  const providerOf = (exchange: string): Provider | null => {
-    let p = providerCache.get(exchange);
-    if (p === undefined) {
-      if (providerCache.size >= maxExchanges) providerCache.clear();
-      p = providerOfExchange(exchange);
-      providerCache.set(exchange, p);
-    }
-    return p;
-  };
   const slowest: ScanSummary['slowest'] = [];
   const findings = new Map<string, { severity: Severity; domains: number }>();
   let total = 0;
@@ -106,8 +101,8 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
       // one in the record's order, which is by preference.
       let match: Provider | null = null;
       for (const h of record.hosts) {
-        countExchange(h.exchange);
-        match ??= providerOf(h.exchange);
+        const provider = countExchange(h.exchange);
+        match ??= provider;
       }
       if (match) {
         const seen = providers.get(match.provider) ?? { name: match.name, domains: 0 };
@@ -140,7 +135,7 @@ export function createScanSummary(options: SummaryOptions = {}): ScanSummaryBuil
       outcomes: { ...outcomes },
       errors,
       topExchanges: [...exchanges]
-        .map(([exchange, domains]) => ({ exchange, domains }))
+        .map(([exchange, e]) => ({ exchange, domains: e.domains }))
         .sort((a, b) => b.domains - a.domains || a.exchange.localeCompare(b.exchange))
         .slice(0, top),
       topProviders: [...providers]
