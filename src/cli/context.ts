@@ -7,15 +7,18 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { lookup as systemLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { MxError } from '../core/errors.js';
 import type { Resolver } from '../dns/resolver.js';
 import { createResolver } from '../dns/resolver.js';
 import { parseServer, systemServers } from '../dns/servers.js';
+import { normalizeName } from '../dns/name.js';
 import type { DnsServer } from '../dns/types.js';
 import type { Lab } from '../lab/index.js';
 import type { PhaseTimeouts } from '../smtp/timeouts.js';
+import { DEFAULT_TIMEOUTS } from '../smtp/timeouts.js';
 
 /** The example world shipped with the package. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/zones', import.meta.url));
@@ -131,6 +134,43 @@ async function resolveServer(text: string): Promise<DnsServer> {
       { cause: err },
     );
   }
+}
+
+/** The SMTP side of bulk audits (`scan --what check`, `worker`) as given on the command line. */
+export interface AuditSmtpCliOptions {
+  smtpPort?: number;
+  smtpConcurrency: number;
+  helo?: string;
+}
+
+/**
+ * Adds the options of how bulk audits talk SMTP: the port, the window and the EHLO name. `scope` starts each
+ * description (e.g. 'with --what check: ').
+ */
+export function addAuditSmtpOptions(command: Command, scope = ''): Command {
+  return command
+    .addOption(
+      new Option('--smtp-port <port>', `${scope}SMTP port (default 25, or the lab’s with --lab)`).argParser(parsePort),
+    )
+    .addOption(
+      new Option('--smtp-concurrency <n>', `${scope}domains talking SMTP at once at most`)
+        .default(8)
+        .argParser(parsePositiveNumber('--smtp-concurrency', true)),
+    )
+    .option('--helo <name>', `${scope}the name to send with EHLO (default: this host’s name)`);
+}
+
+/** The port, EHLO name and time-outs of bulk audits' SMTP, from the options (and the lab's SMTP port). */
+export function auditSmtp(
+  options: AuditSmtpCliOptions & DnsCliOptions,
+  lab: Lab | null,
+  timeoutGiven: boolean,
+): { port: number; helo: string; timeouts: PhaseTimeouts } {
+  return {
+    port: options.smtpPort ?? lab?.smtp?.port ?? 25,
+    helo: normalizeName(options.helo ?? hostname()),
+    timeouts: timeoutGiven ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+  };
 }
 
 /** A resolver per the options, and the lab behind it when `--lab` was given (close it when done). */

@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { ScanCheckRecord } from '../../src/scan/check.js';
-import { runCli } from '../helpers/cli.js';
+import type { CliProcess } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import type { RedisServer } from '../helpers/redis.js';
+import { startRedis } from '../helpers/redis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mxray-scan-check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,12 +78,85 @@ describe('mxray scan --what check', () => {
     assert.equal(rows.length, 5);
   });
 
-  it('refuses check options without --what check, and --what check with --queue', async () => {
+  it('refuses check options without --what check, and the SMTP options of workers with --queue', async () => {
     const a = await runCli(['scan', input, ...LAB]);
     assert.equal(a.code, 2);
     assert.match(a.stderr, /--helo applies only with --what check/);
-    const b = await runCli(['scan', input, '--what', 'check', '--queue', 'redis://127.0.0.1:1']);
+    const b = await runCli(['scan', input, '--what', 'check', '--queue', 'redis://127.0.0.1:1', '--smtp-port', '2525']);
     assert.equal(b.code, 2);
-    assert.match(b.stderr, /--what check runs on this machine; --queue distributes routes only/);
+    assert.match(b.stderr, /give --smtp-port to `mxray worker` instead/);
+  });
+});
+
+describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)', () => {
+  let redis: RedisServer;
+  let worker: CliProcess;
+  before(async () => {
+    redis = await startRedis();
+    worker = startCli(['worker', '--queue', redis.url, ...LAB, '--smtp-concurrency', '1'], { timeoutMs: 120_000 });
+    for (let waited = 0; !/waiting for scans/.test(worker.stderr()); waited += 20) {
+      if (waited > 20_000 || worker.child.exitCode !== null)
+        throw new Error(`the worker did not start:\n${worker.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+  after(async () => {
+    worker?.child.kill('SIGTERM');
+    await worker?.done.catch(() => undefined);
+    await redis?.close();
+  });
+
+  /** Each line's outcome and finding ids, the part of an audit that does not change from run to run. */
+  const essence = (records: ScanCheckRecord[]) =>
+    records
+      .map(
+        (x) =>
+          `${x.line} ${x.route?.outcome ?? x.error} ${x.findings
+            .map((f) => f.id)
+            .sort()
+            .join(',')}`,
+      )
+      .sort();
+
+  it('audits every domain on the workers as a local scan does, SMTP included or not (--no-smtp)', async () => {
+    const local = join(dir, 'local.jsonl');
+    const l = await runCli(['scan', input, ...LAB, '--what', 'check', '--out', local], {}, 60_000);
+    assert.equal(l.code, 0, l.stderr);
+    const out = join(dir, 'queued.jsonl');
+    const r = await runCli(
+      ['scan', input, '--what', 'check', '--queue', redis.url, '--chunk', '2', '--out', out],
+      {},
+      90_000,
+    );
+    assert.equal(r.code, 0, `${r.stderr}\nworker:\n${worker.stderr()}`);
+    const read = (file: string) =>
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ScanCheckRecord);
+    const queued = read(out);
+    assert.deepEqual(
+      queued.map((x) => x.line).sort((a, b) => a - b),
+      [1, 2, 4, 5],
+    );
+    assert.deepEqual(essence(queued), essence(read(local)));
+    assert.ok(queued.find((x) => x.input === 'example.com')!.findings.some((f) => f.id === 'smtp.cert-untrusted'));
+    assert.match(r.stderr, /top findings\n(.*\n)*\s+⚠ smtp\.cert-untrusted\s+2\n/);
+    assert.match(worker.stderr(), /finished chunk \d+ of scan/);
+
+    const quiet = join(dir, 'queued-no-smtp.jsonl');
+    const q = await runCli(
+      ['scan', input, '--what', 'check', '--no-smtp', '--queue', redis.url, '--out', quiet],
+      {},
+      90_000,
+    );
+    assert.equal(q.code, 0, q.stderr);
+    const records = read(quiet);
+    assert.equal(records.length, 4);
+    assert.ok(
+      records.every((x) => !x.findings.some((f) => f.id.startsWith('smtp.'))),
+      JSON.stringify(records),
+    );
+    assert.ok(records.find((x) => x.input === 'example.com')!.findings.some((f) => f.id === 'dnssec.unsigned'));
   });
 });

@@ -36,24 +36,21 @@ import type { ScanRecord } from '../../scan/record.js';
 import { createRouteLane } from '../../scan/lane.js';
 import { streamLines } from '../../scan/lines.js';
 import { scanDomainBatches } from '../../scan/scan.js';
-import { normalizeName } from '../../dns/name.js';
-import { DEFAULT_TIMEOUTS } from '../../smtp/timeouts.js';
-import { hostname } from 'node:os';
 import { createScanSummary } from '../../scan/summary.js';
-import type { DnsCliOptions } from '../context.js';
+import type { AuditSmtpCliOptions, DnsCliOptions } from '../context.js';
 import {
+  addAuditSmtpOptions,
   addDnsOptions,
+  auditSmtp,
   boundHeapGrowth,
   buildResolver,
   interruptSignal,
-  parsePort,
   parsePositiveNumber,
-  phaseTimeouts,
   useColor,
 } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
-interface ScanCliOptions extends DnsCliOptions {
+interface ScanCliOptions extends DnsCliOptions, AuditSmtpCliOptions {
   concurrency: number;
   qps?: number;
   format: 'jsonl' | 'csv';
@@ -64,16 +61,27 @@ interface ScanCliOptions extends DnsCliOptions {
   chunk: number;
   what: 'route' | 'check';
   smtp: boolean;
-  smtpPort?: number;
-  smtpConcurrency: number;
-  helo?: string;
 }
 
 /** The largest --chunk: a chunk travels as one job, one Redis value. */
 const MAX_CHUNK = 100_000;
 
-/** Options that only a local scan uses: with --queue the workers resolve, with their own. */
-const LOCAL_ONLY = ['concurrency', 'qps', 'server', 'lab', 'timeout', 'tries', 'tcp'] as const;
+/** Options that only a local scan uses: with --queue the workers resolve and audit, with their own. */
+const LOCAL_ONLY = [
+  'concurrency',
+  'qps',
+  'server',
+  'lab',
+  'timeout',
+  'tries',
+  'tcp',
+  'smtpPort',
+  'smtpConcurrency',
+  'helo',
+] as const;
+
+/** The flag of an option by its commander name: smtpPort → --smtp-port. */
+const optionFlag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Checks the --queue and --chunk combination; the Redis target when distributed, else null. */
 function queueTarget(options: ScanCliOptions, command: Command): RedisTarget | null {
@@ -89,7 +97,7 @@ function queueTarget(options: ScanCliOptions, command: Command): RedisTarget | n
   if (local.length > 0) {
     throw new MxError(
       'MX_INVALID_ARGUMENT',
-      `with --queue the workers resolve the domains: give ${local.map((o) => `--${o}`).join(', ')} to \`mxray worker\` instead`,
+      `with --queue the workers resolve the domains: give ${local.map(optionFlag).join(', ')} to \`mxray worker\` instead`,
     );
   }
   return parseRedisUrl(options.queue);
@@ -200,7 +208,7 @@ class BatchedWriter {
 }
 
 export function registerScan(program: Command): void {
-  addDnsOptions(
+  const scan = addDnsOptions(
     program
       .command('scan')
       .description(
@@ -239,35 +247,20 @@ export function registerScan(program: Command): void {
         .choices(['route', 'check'])
         .default('route'),
     )
-    .option('--no-smtp', 'with --what check: do not connect to the mail servers')
-    .addOption(
-      new Option('--smtp-port <port>', 'with --what check: SMTP port (default 25, or the lab’s with --lab)').argParser(
-        parsePort,
-      ),
-    )
-    .addOption(
-      new Option('--smtp-concurrency <n>', 'with --what check: domains talking SMTP at once at most')
-        .default(8)
-        .argParser(parsePositiveNumber('--smtp-concurrency', true)),
-    )
-    .option('--helo <name>', 'with --what check: the name to send with EHLO (default: this host’s name)')
-    .action(async (file: string, options: ScanCliOptions, command: Command) => {
+    .option('--no-smtp', 'with --what check: do not connect to the mail servers');
+  addAuditSmtpOptions(scan, 'with --what check: ').action(
+    async (file: string, options: ScanCliOptions, command: Command) => {
       const target = queueTarget(options, command);
       boundHeapGrowth();
       const checking = options.what === 'check';
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       const checkOnly = ['smtp', 'smtpPort', 'smtpConcurrency', 'helo'].filter(given);
       if (!checking && checkOnly.length > 0) {
-        const flags = checkOnly.map((o) =>
-          o === 'smtp' ? '--no-smtp' : `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-        );
+        const flags = checkOnly.map((o) => (o === 'smtp' ? '--no-smtp' : optionFlag(o)));
         throw new MxError(
           'MX_INVALID_ARGUMENT',
           `${flags.join(', ')} ${flags.length === 1 ? 'applies' : 'apply'} only with --what check`,
         );
-      }
-      if (checking && target) {
-        throw new MxError('MX_INVALID_ARGUMENT', '--what check runs on this machine; --queue distributes routes only');
       }
       if (options.resume && options.out === undefined) {
         throw new MxError('MX_INVALID_ARGUMENT', '--resume needs --out, the file the interrupted scan wrote');
@@ -329,12 +322,7 @@ export function registerScan(program: Command): void {
                 smtpConcurrency: options.smtpConcurrency,
                 check: {
                   resolver: resolver!,
-                  smtp: {
-                    enabled: options.smtp,
-                    port: options.smtpPort ?? lab?.smtp?.port ?? 25,
-                    helo: normalizeName(options.helo ?? hostname()),
-                    timeouts: given('timeout') ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
-                  },
+                  smtp: { enabled: options.smtp, ...auditSmtp(options, lab, given('timeout')) },
                   authoritativePort: lab?.dns.port ?? 53,
                 },
               }),
@@ -346,6 +334,7 @@ export function registerScan(program: Command): void {
         try {
           distributed = await queue.startQueueScan(lines, {
             redis: target,
+            task: checking ? { what: 'check', smtp: options.smtp } : { what: 'route' },
             chunkSize: options.chunk,
             signal: stop,
             ...skip,
@@ -492,5 +481,6 @@ export function registerScan(program: Command): void {
         return;
       }
       process.exitCode = EXIT.ok;
-    });
+    },
+  );
 }

@@ -10,11 +10,19 @@ import { parseRedisUrl } from '../../scan/queue/url.js';
 import type { WorkerEvent } from '../../scan/queue/worker.js';
 import { runScanWorker } from '../../scan/queue/worker.js';
 import { createScanPool, createScanResolver } from '../../scan/resolver.js';
-import type { DnsCliOptions } from '../context.js';
-import { addDnsOptions, boundHeapGrowth, buildResolver, interruptSignal, parsePositiveNumber } from '../context.js';
+import type { AuditSmtpCliOptions, DnsCliOptions } from '../context.js';
+import {
+  addAuditSmtpOptions,
+  addDnsOptions,
+  auditSmtp,
+  boundHeapGrowth,
+  buildResolver,
+  interruptSignal,
+  parsePositiveNumber,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
-interface WorkerCliOptions extends DnsCliOptions {
+interface WorkerCliOptions extends DnsCliOptions, AuditSmtpCliOptions {
   queue: string;
   concurrency: number;
   chunks: number;
@@ -44,10 +52,12 @@ function describe(e: WorkerEvent): string {
 }
 
 export function registerWorker(program: Command): void {
-  addDnsOptions(
+  const worker = addDnsOptions(
     program
       .command('worker')
-      .description('resolve the chunks of distributed scans (mxray scan --queue) queued on a Redis, until stopped'),
+      .description(
+        'resolve (or audit) the chunks of distributed scans (mxray scan --queue) queued on a Redis, until stopped',
+      ),
     { bulk: true },
   )
     .addOption(
@@ -73,15 +83,17 @@ export function registerWorker(program: Command): void {
       )
         .default(30)
         .argParser(parsePositiveNumber('--lock-timeout', false)),
-    )
-    .action(async (options: WorkerCliOptions) => {
+    );
+  addAuditSmtpOptions(worker, 'audits (scan --what check): ').action(
+    async (options: WorkerCliOptions, command: Command) => {
       const target = parseRedisUrl(options.queue);
       boundHeapGrowth();
       // One resolver, one cache and one set of UDP sockets for every chunk of every scan this worker serves.
       // Made (and MXRAY_UDP_IO checked) before anything starts, so a wrong setting leaves nothing running.
       const pool = createScanPool(options.tcp === true);
       const stop = interruptSignal();
-      const { resolver: base, lab } = await buildResolver(options);
+      // With --lab, its mail servers too, for the audits of scans that connect to them.
+      const { resolver: base, lab } = await buildResolver(options, { smtp: true });
       const resolver = createScanResolver({
         servers: base.servers,
         timeoutMs: Math.round(Math.min(options.timeout ?? 2, 10) * 1000),
@@ -100,6 +112,11 @@ export function registerWorker(program: Command): void {
           concurrency: options.concurrency,
           chunksPerScan: options.chunks,
           lockMs: Math.round(options.lockTimeout * 1000),
+          check: {
+            ...auditSmtp(options, lab, command.getOptionValueSource('timeout') === 'cli'),
+            smtpConcurrency: options.smtpConcurrency,
+            authoritativePort: lab?.dns.port ?? 53,
+          },
           signal: stop,
           onEvent: log,
         });
@@ -114,5 +131,6 @@ export function registerWorker(program: Command): void {
         await pool.close();
         await lab?.close();
       }
-    });
+    },
+  );
 }

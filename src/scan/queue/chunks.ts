@@ -7,7 +7,7 @@
  * record of each line and drops the rest, so the output holds every domain exactly once.
  */
 import { MxError } from '../../core/errors.js';
-import type { ScanRecord } from '../record.js';
+import type { QueueRecord } from './protocol.js';
 import type { ChunkItem, ResultBatch } from './protocol.js';
 
 /** A chunk cut from the input: its number (from 1, in input order) and its domains. */
@@ -66,7 +66,7 @@ export interface PendingChunk {
 /** What one result batch brought. */
 export interface Accepted {
   /** Records of lines not seen before: write these. */
-  fresh: ScanRecord[];
+  fresh: QueueRecord[];
   /** Records dropped: a line already written, a chunk already finished or given up, a line not in the chunk. */
   duplicates: number;
   /** The chunk, when this batch brought its last owed line. */
@@ -112,7 +112,7 @@ export class ChunkTracker {
   accept(batch: Pick<ResultBatch, 'chunk' | 'records'>): Accepted {
     const entry = this.chunks.get(batch.chunk);
     if (!entry) return { fresh: [], duplicates: batch.records.length, completed: null };
-    const fresh: ScanRecord[] = [];
+    const fresh: QueueRecord[] = [];
     for (const record of batch.records) {
       if (entry.owed.delete(record.line)) fresh.push(record);
     }

@@ -11,13 +11,13 @@ import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { InputParserOptions } from '../input.js';
-import type { ScanRecord } from '../record.js';
+import { checkErrorRecord } from '../check-record.js';
 import { errorRecord } from '../record.js';
 import type { ScanLines } from '../reader.js';
 import { createScanReader } from '../reader.js';
 import type { Chunk, PendingChunk } from './chunks.js';
 import { ChunkTracker, createChunker } from './chunks.js';
-import type { ChunkJob, ResultBatch } from './protocol.js';
+import type { ChunkJob, QueueRecord, ResultBatch, ScanTask } from './protocol.js';
 import {
   chunkJobId,
   HEARTBEAT_MS,
@@ -35,6 +35,8 @@ import { abandonedScans, heartbeatScan, unregisterScan } from './registry.js';
 
 export interface QueueScanOptions extends InputParserOptions {
   redis: RedisTarget;
+  /** What the workers do with each domain. Default: its route. */
+  task?: ScanTask;
   /** Domains per chunk (one BullMQ job). Default 500. */
   chunkSize?: number;
   /** Chunks queued or running at most; reading the input waits for one to finish. Default 32. */
@@ -81,8 +83,8 @@ export interface QueueScanResult {
 export interface QueueScan {
   /** The scan id (its queue is `scan-<id>`). */
   scan: string;
-  /** The records, every line once, in arrival order. Iterate once. */
-  records: AsyncGenerator<ScanRecord, void, undefined>;
+  /** The records (routes, or audits with `task: { what: 'check' }`), every line once, in arrival order. Iterate once. */
+  records: AsyncGenerator<QueueRecord, void, undefined>;
   /** The outcome, complete once `records` has ended. */
   result(): QueueScanResult;
 }
@@ -142,6 +144,7 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
   // Before the first await: a readline interface drops the lines it emits before its iterator exists.
   const reader = createScanReader(lines, options);
   const chunkSize = options.chunkSize ?? 500;
+  const task: ScanTask = options.task ?? { what: 'route' };
   const maxPending = Math.max(1, Math.floor(options.maxPendingChunks ?? 32));
   const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
   const chunker = createChunker(chunkSize);
@@ -193,7 +196,7 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
     result.chunks++;
     await queue.add(
       'chunk',
-      { v: PROTOCOL_VERSION, scan, chunk: chunk.chunk, items: chunk.items },
+      { v: PROTOCOL_VERSION, scan, chunk: chunk.chunk, task, items: chunk.items },
       {
         jobId: chunkJobId(chunk.chunk),
         attempts,
@@ -247,14 +250,14 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
     }
   };
 
-  async function* run(): AsyncGenerator<ScanRecord, void, undefined> {
+  async function* run(): AsyncGenerator<QueueRecord, void, undefined> {
     let exhausted = false;
     let paused = false;
     let lastCheck = 0;
     let idleSince = Date.now();
     let warnedAt = 0;
     const stopped = () => signal?.aborted === true;
-    const take = function* (batches: ResultBatch[]): Generator<ScanRecord> {
+    const take = function* (batches: ResultBatch[]): Generator<QueueRecord> {
       for (const batch of batches) {
         const accepted = tracker.accept(batch);
         result.duplicates += accepted.duplicates;
@@ -274,7 +277,7 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
           }
           const parsed = next.input;
           if (parsed.domain === null) {
-            yield errorRecord(parsed, parsed.error);
+            yield task.what === 'check' ? checkErrorRecord(parsed, parsed.error) : errorRecord(parsed, parsed.error);
             continue;
           }
           const full = chunker.push({ line: parsed.line, input: parsed.input, domain: parsed.domain });

@@ -1,12 +1,14 @@
 /**
  * @module scan/queue/pool
- * The domains a worker process resolves: every chunk it holds feeds one `scanDomains` window, so the process
- * keeps `concurrency` routes in flight across chunk boundaries (the slow tail of one chunk overlaps the start of
- * the next) and one resolver cache serves all of them. Records keep the global input line numbers of their
+ * The domains a worker process resolves (or audits): every chunk it holds feeds one scan window, so the process
+ * keeps `concurrency` domains in flight across chunk boundaries (the slow tail of one chunk overlaps the start
+ * of the next) and one resolver cache serves all of them. Records keep the global input line numbers of their
  * chunk. No Redis here: chunks come in as arrays, records go out through a callback.
  */
 import type { Rng } from '../../core/random.js';
 import type { Resolver } from '../../dns/resolver.js';
+import type { ScanCheckOptions, ScanCheckRecord } from '../check.js';
+import { checkErrorRecord, scanChecks } from '../check.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
 import { createRouteLane } from '../lane.js';
@@ -20,45 +22,78 @@ export interface DomainPoolOptions {
   rng?: Rng;
 }
 
-export interface ChunkRun {
+export interface ChunkRun<R = ScanRecord> {
   /** Called with each record as it completes (line numbers are the chunk's). */
-  onRecord: (record: ScanRecord) => void;
+  onRecord: (record: R) => void;
   /** Drops the chunk's domains not yet started; the run then resolves 'cancelled' once those in flight end. */
   signal?: AbortSignal;
 }
 
-export interface DomainPool {
+export interface DomainPool<R = ScanRecord> {
   /** Resolves the chunk's domains; settles once each has its record ('done') or the run was cancelled. */
-  run(items: readonly ChunkItem[], run: ChunkRun): Promise<'done' | 'cancelled'>;
+  run(items: readonly ChunkItem[], run: ChunkRun<R>): Promise<'done' | 'cancelled'>;
 }
 
-interface Task {
-  run: ChunkRun;
+/** What a pool does with the domains of a pass, and the record of a line it produced none for. */
+interface PoolWork<R> {
+  /** Scans the domains of `feed`, numbering them from 1 in the order pulled. */
+  scan(feed: Iterable<string>, concurrency: number): AsyncIterable<R>;
+  failed(item: ChunkItem, error: string): R;
+}
+
+interface Task<R> {
+  run: ChunkRun<R>;
   owed: number;
   settled: boolean;
   settle: (result: 'done' | 'cancelled') => void;
   fail: (err: unknown) => void;
 }
 
-interface Entry {
+interface Entry<R> {
   item: ChunkItem;
-  task: Task;
+  task: Task<R>;
 }
 
 /**
- * Creates a pool. Chunks run concurrently; their domains share the window in arrival order.
+ * Creates a pool of routes. Chunks run concurrently; their domains share the window in arrival order.
  * @example
  * const pool = createDomainPool({ resolver, concurrency: 64 });
  * await pool.run(job.items, { onRecord: (r) => batch.push(r) });
  */
 export function createDomainPool(options: DomainPoolOptions): DomainPool {
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 32));
-  const waiting: Entry[] = [];
-  let driving = false;
   // One lane for the life of the process: the exchanges' facts outlast each pass.
   const lane = createRouteLane({ resolver: options.resolver, ...(options.rng ? { rng: options.rng } : {}) });
+  return createPool(options.concurrency, {
+    scan: (feed, concurrency) => scanDomains(feed, { resolver: options.resolver, concurrency, lane }),
+    failed: (item, error) => errorRecord(item, error),
+  });
+}
 
-  const deliver = (entry: Entry, record: ScanRecord): void => {
+/**
+ * Creates a pool of audits (`mxray scan --what check`), with its own, smaller window for SMTP.
+ * @example
+ * const pool = createCheckPool({ concurrency: 16, check: { resolver, smtp: { enabled: false } } });
+ */
+export function createCheckPool(
+  options: Pick<ScanCheckOptions, 'check' | 'smtpConcurrency'> & { concurrency?: number },
+): DomainPool<ScanCheckRecord> {
+  const check = { check: options.check, smtpConcurrency: options.smtpConcurrency ?? 8 };
+  return createPool(options.concurrency, {
+    // One SMTP limiter per pass: passes follow one another, so the limit holds.
+    scan: (feed, concurrency) => scanChecks(feed, { ...check, concurrency }),
+    failed: (item, error) => checkErrorRecord(item, error),
+  });
+}
+
+function createPool<R extends { line: number; input: string }>(
+  concurrencyOption: number | undefined,
+  work: PoolWork<R>,
+): DomainPool<R> {
+  const concurrency = Math.max(1, Math.floor(concurrencyOption ?? 32));
+  const waiting: Entry<R>[] = [];
+  let driving = false;
+
+  const deliver = (entry: Entry<R>, record: R): void => {
     const task = entry.task;
     if (task.settled) return;
     task.run.onRecord(record);
@@ -75,7 +110,7 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
     driving = true;
     try {
       while (waiting.length > 0) {
-        const pass: Entry[] = [];
+        const pass: Entry<R>[] = [];
         const got: boolean[] = [];
         const feed = function* (): Generator<string> {
           while (waiting.length > 0) {
@@ -86,12 +121,8 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
           }
         };
         try {
-          // scanDomains numbers the lines it pulls from 1: a record's line is its entry's index in `pass` + 1.
-          for await (const record of scanDomains(feed(), {
-            resolver: options.resolver,
-            concurrency,
-            lane,
-          })) {
+          // The scan numbers the lines it pulls from 1: a record's line is its entry's index in `pass` + 1.
+          for await (const record of work.scan(feed(), concurrency)) {
             const entry = pass[record.line - 1];
             if (!entry || got[record.line - 1]) continue;
             got[record.line - 1] = true;
@@ -109,7 +140,7 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
         // Every domain fed yields a record (a normalized name is never blank or a comment); should one not,
         // its chunk still completes, with the line marked as not scanned.
         for (const [i, entry] of pass.entries()) {
-          if (got[i] !== true) deliver(entry, errorRecord(entry.item, 'the worker produced no record for this line'));
+          if (got[i] !== true) deliver(entry, work.failed(entry.item, 'the worker produced no record for this line'));
         }
       }
     } finally {
@@ -134,7 +165,7 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
           resolve('cancelled');
         };
         const detach = (): void => run.signal?.removeEventListener('abort', onAbort);
-        const task: Task = {
+        const task: Task<R> = {
           run,
           owed: items.length,
           settled: false,

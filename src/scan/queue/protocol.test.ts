@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkErrorRecord } from '../check-record.js';
 import { errorRecord } from '../record.js';
 import {
   chunkJobId,
@@ -29,12 +30,18 @@ describe('scan queue protocol', () => {
       v: PROTOCOL_VERSION,
       scan: '0123abcd',
       chunk: 2,
+      task: { what: 'route' },
       items: [{ line: 5, input: 'A.test', domain: 'a.test' }],
     };
     assert.deepEqual(parseChunkJob(job), { kind: 'ok', job });
+    const audit = { ...job, task: { what: 'check', smtp: false } };
+    assert.deepEqual(parseChunkJob(audit), { kind: 'ok', job: audit });
     const cases: [unknown, RegExp][] = [
       [null, /not an object/],
-      [{ ...job, v: 2 }, /protocol version 2; this worker speaks version 1/],
+      [{ ...job, v: 1 }, /protocol version 1; this worker speaks version 2/],
+      [{ ...job, task: undefined }, /does not say what to do/],
+      [{ ...job, task: { what: 'send' } }, /does not say what to do/],
+      [{ ...job, task: { what: 'check' } }, /does not say what to do/],
       [{ ...job, scan: '../x' }, /no valid scan id/],
       [{ ...job, chunk: 0 }, /no valid chunk number/],
       [{ ...job, items: 'a.test' }, /no items/],
@@ -51,14 +58,17 @@ describe('scan queue protocol', () => {
   it('reads result batches and rejects anything else', () => {
     const record = errorRecord({ line: 3, input: 'x..y' }, 'invalid');
     const text = JSON.stringify({ v: PROTOCOL_VERSION, chunk: 1, records: [record] });
-    assert.deepEqual(parseResultBatch(text), { v: 1, chunk: 1, records: [record] });
+    assert.deepEqual(parseResultBatch(text), { v: 2, chunk: 1, records: [record] });
+    const audit = checkErrorRecord({ line: 4, input: 'x..y', domain: null }, 'invalid');
+    const audits = JSON.stringify({ v: PROTOCOL_VERSION, chunk: 1, records: [audit] });
+    assert.deepEqual(parseResultBatch(audits), { v: 2, chunk: 1, records: [audit] });
     for (const bad of [
       'not json',
       '42',
-      JSON.stringify({ v: 2, chunk: 1, records: [record] }),
-      JSON.stringify({ v: 1, chunk: '1', records: [record] }),
-      JSON.stringify({ v: 1, chunk: 1, records: [{ ...record, line: 0 }] }),
-      JSON.stringify({ v: 1, chunk: 1, records: [{ line: 3 }] }),
+      JSON.stringify({ v: 1, chunk: 1, records: [record] }),
+      JSON.stringify({ v: 2, chunk: '1', records: [record] }),
+      JSON.stringify({ v: 2, chunk: 1, records: [{ ...record, line: 0 }] }),
+      JSON.stringify({ v: 2, chunk: 1, records: [{ line: 3 }] }),
     ]) {
       assert.equal(parseResultBatch(bad), null, bad);
     }

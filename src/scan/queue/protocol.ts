@@ -12,10 +12,14 @@
  * Everything read back from Redis is validated here before use: another program (or another version) may have
  * written it.
  */
+import type { ScanCheckRecord } from '../check-record.js';
 import type { ScanRecord } from '../record.js';
 
-/** The version of the job and result shapes; bumped on any incompatible change. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The version of the job and result shapes; bumped on any incompatible change. 2: a job says what to do with
+ * its domains (`task`), so that a worker that cannot audit never answers an audit's chunk with routes.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The BullMQ key prefix of every scan queue. */
 export const QUEUE_PREFIX = 'mxray';
@@ -39,6 +43,15 @@ export interface ChunkItem {
   domain: string;
 }
 
+/**
+ * What the workers do with each domain of a scan: its mail route (`mxray scan`), or the audit of `mxray check`
+ * (`mxray scan --what check`), with or without connecting to its mail servers (`--no-smtp`).
+ */
+export type ScanTask = { what: 'route' } | { what: 'check'; smtp: boolean };
+
+/** A record of a distributed scan: a route, or an audit. */
+export type QueueRecord = ScanRecord | ScanCheckRecord;
+
 /** The data of one BullMQ job: a chunk of the input. */
 export interface ChunkJob {
   v: typeof PROTOCOL_VERSION;
@@ -46,6 +59,7 @@ export interface ChunkJob {
   scan: string;
   /** The chunk's number, from 1, in input order. */
   chunk: number;
+  task: ScanTask;
   items: ChunkItem[];
 }
 
@@ -53,7 +67,7 @@ export interface ChunkJob {
 export interface ResultBatch {
   v: typeof PROTOCOL_VERSION;
   chunk: number;
-  records: ScanRecord[];
+  records: QueueRecord[];
 }
 
 const SCAN_ID = /^[0-9a-f]{8,32}$/;
@@ -102,9 +116,15 @@ function isPositiveInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1;
 }
 
+function isScanTask(v: unknown): v is ScanTask {
+  if (typeof v !== 'object' || v === null) return false;
+  const t = v as { what?: unknown; smtp?: unknown };
+  return t.what === 'route' || (t.what === 'check' && typeof t.smtp === 'boolean');
+}
+
 /**
  * Checks the data of a job taken from a scan queue; returns the chunk, or why it cannot be used.
- * @example parseChunkJob({ v: 1, scan: 'ab12cd34', chunk: 1, items: [] }) // { kind: 'ok', job: … }
+ * @example parseChunkJob({ v: 2, scan: 'ab12cd34', chunk: 1, task: { what: 'route' }, items: [] }) // { kind: 'ok', job: … }
  */
 export function parseChunkJob(data: unknown): { kind: 'ok'; job: ChunkJob } | { kind: 'invalid'; reason: string } {
   if (typeof data !== 'object' || data === null) return { kind: 'invalid', reason: 'the job data is not an object' };
@@ -118,6 +138,7 @@ export function parseChunkJob(data: unknown): { kind: 'ok'; job: ChunkJob } | { 
   if (typeof d.scan !== 'string' || !isScanId(d.scan))
     return { kind: 'invalid', reason: 'the job has no valid scan id' };
   if (!isPositiveInteger(d.chunk)) return { kind: 'invalid', reason: 'the job has no valid chunk number' };
+  if (!isScanTask(d.task)) return { kind: 'invalid', reason: 'the job does not say what to do (route or check)' };
   if (!Array.isArray(d.items)) return { kind: 'invalid', reason: 'the job has no items' };
   for (const [i, item] of (d.items as unknown[]).entries()) {
     const it = item as Partial<Record<keyof ChunkItem, unknown>> | null;
@@ -138,7 +159,7 @@ export function parseChunkJob(data: unknown): { kind: 'ok'; job: ChunkJob } | { 
 /**
  * Parses one entry of a results list; null when it is not a result batch of this protocol version (such an
  * entry is skipped: its lines stay unwritten and a `--resume` scans them again).
- * @example parseResultBatch('{"v":1,"chunk":3,"records":[…]}')?.chunk // 3
+ * @example parseResultBatch('{"v":2,"chunk":3,"records":[…]}')?.chunk // 3
  */
 export function parseResultBatch(text: string): ResultBatch | null {
   let data: unknown;
@@ -150,9 +171,13 @@ export function parseResultBatch(text: string): ResultBatch | null {
   if (typeof data !== 'object' || data === null) return null;
   const d = data as Partial<Record<keyof ResultBatch, unknown>>;
   if (d.v !== PROTOCOL_VERSION || !isPositiveInteger(d.chunk) || !Array.isArray(d.records)) return null;
+  // A route has its outcome, an audit its findings.
   const records = (d.records as unknown[]).filter(
-    (r): r is ScanRecord =>
-      typeof r === 'object' && r !== null && isPositiveInteger((r as { line?: unknown }).line) && 'outcome' in r,
+    (r): r is QueueRecord =>
+      typeof r === 'object' &&
+      r !== null &&
+      isPositiveInteger((r as { line?: unknown }).line) &&
+      ('outcome' in r || 'findings' in r),
   );
   if (records.length !== d.records.length) return null;
   return { v: PROTOCOL_VERSION, chunk: d.chunk, records };

@@ -1,8 +1,9 @@
 /**
  * @module scan/queue/worker
  * A queue worker of distributed scans (`mxray worker`): it watches the registry of running scans, takes chunks
- * from each scan's BullMQ queue, resolves their routes (RFC 5321 §5.1, via `scanDomains`) in one shared window
- * and pushes the records to the scan's results list as they complete. A worker that dies mid-chunk loses
+ * from each scan's BullMQ queue, resolves their routes (RFC 5321 §5.1, via `scanDomains`) in one shared window,
+ * or audits their domains (`mxray scan --what check`, via `scanChecks`) in another, and pushes the records to
+ * the scan's results list as they complete. A worker that dies mid-chunk loses
  * nothing: its lock on the job expires and BullMQ's stalled-job check of any other worker puts the chunk back
  * in the queue; the coordinator drops the lines it already has.
  */
@@ -14,9 +15,10 @@ import { performance } from 'node:perf_hooks';
 import type { Rng } from '../../core/random.js';
 import type { Resolver } from '../../dns/resolver.js';
 import { abortableSleep } from '../../core/signal.js';
-import type { ScanRecord } from '../record.js';
-import { createDomainPool } from './pool.js';
+import type { PhaseTimeouts } from '../../smtp/timeouts.js';
+import { createCheckPool, createDomainPool } from './pool.js';
 import type { DomainPool } from './pool.js';
+import type { QueueRecord, ScanTask } from './protocol.js';
 import { parseChunkJob, PROTOCOL_VERSION, QUEUE_PREFIX, scanQueueName } from './protocol.js';
 import type { RedisTarget } from './redis.js';
 import { connectRedis, describeRedisError, redisOptions } from './redis.js';
@@ -25,8 +27,10 @@ import { liveScans, pushResults } from './registry.js';
 export interface ScanWorkerOptions {
   redis: RedisTarget;
   resolver: Resolver;
-  /** Routes in flight at most, over every chunk held. Default 32. */
+  /** Domains in flight at most, over every chunk held (routes and audits each). Default 32. */
   concurrency?: number;
+  /** How this worker audits the domains of `mxray scan --what check` (its network, like the resolver). */
+  check?: WorkerCheckOptions;
   /** Chunks held at once per scan: one more than needed keeps the window full between chunks. Default 2. */
   chunksPerScan?: number;
   /**
@@ -44,6 +48,19 @@ export interface ScanWorkerOptions {
   signal?: AbortSignal;
   /** What the worker does, for logs. */
   onEvent?: (event: WorkerEvent) => void;
+}
+
+/** The SMTP side of a worker's audits; whether to connect at all is the scan's choice (`--no-smtp`). */
+export interface WorkerCheckOptions {
+  /** SMTP port of the mail servers. Default 25. */
+  port?: number;
+  /** The name sent with EHLO. Default: this host's name. */
+  helo?: string;
+  timeouts?: PhaseTimeouts;
+  /** Port of the authoritative servers asked directly (the lab's). Default 53. */
+  authoritativePort?: number;
+  /** Domains talking SMTP at once at most. Default 8. */
+  smtpConcurrency?: number;
 }
 
 /** What a worker reports as it goes. */
@@ -74,10 +91,10 @@ interface Served {
 
 /** Pushes a chunk's records in batches, one push at a time, in order. */
 function createBatcher(
-  push: (records: ScanRecord[]) => Promise<boolean>,
+  push: (records: QueueRecord[]) => Promise<boolean>,
   options: { maxRecords: number; maxMs: number; onGone: () => void },
 ) {
-  let batch: ScanRecord[] = [];
+  let batch: QueueRecord[] = [];
   let chain: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -97,7 +114,7 @@ function createBatcher(
     });
   };
   return {
-    add(record: ScanRecord): void {
+    add(record: QueueRecord): void {
       batch.push(record);
       if (batch.length >= options.maxRecords) flush();
       else timer ??= setTimeout(flush, options.maxMs);
@@ -130,11 +147,37 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
     ...(options.signal ? { signal: options.signal } : {}),
   });
   control.on('error', () => undefined); // failures surface on the commands; ioredis would print them otherwise
-  const pool: DomainPool = createDomainPool({
+  const concurrency = options.concurrency ?? 32;
+  const routes: DomainPool = createDomainPool({
     resolver: options.resolver,
-    concurrency: options.concurrency ?? 32,
+    concurrency,
     ...(options.rng ? { rng: options.rng } : {}),
   });
+  // The audits' pools, made on the first chunk of each kind: with SMTP, and without (`--no-smtp`).
+  const audits = new Map<boolean, DomainPool<QueueRecord>>();
+  const poolFor = (task: ScanTask): DomainPool<QueueRecord> => {
+    if (task.what === 'route') return routes;
+    let pool = audits.get(task.smtp);
+    if (!pool) {
+      const check = options.check ?? {};
+      pool = createCheckPool({
+        concurrency,
+        ...(check.smtpConcurrency !== undefined ? { smtpConcurrency: check.smtpConcurrency } : {}),
+        check: {
+          resolver: options.resolver,
+          smtp: {
+            enabled: task.smtp,
+            port: check.port ?? 25,
+            helo: check.helo ?? hostname(),
+            ...(check.timeouts ? { timeouts: check.timeouts } : {}),
+          },
+          authoritativePort: check.authoritativePort ?? 53,
+        },
+      });
+      audits.set(task.smtp, pool);
+    }
+    return pool;
+  };
   const served = new Map<string, Served>();
   emit({ kind: 'ready', redis: options.redis.display, name });
   // While Redis is down every connection fails on every retry: one line per distinct error per 10 s is enough.
@@ -150,7 +193,7 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
   const processChunk = async (scan: string, ended: AbortSignal, job: Job, jobSignal?: AbortSignal) => {
     const parsed = parseChunkJob(job.data);
     if (parsed.kind === 'invalid') throw new UnrecoverableError(parsed.reason);
-    const { chunk, items } = parsed.job;
+    const { chunk, items, task } = parsed.job;
     if (parsed.job.scan !== scan) throw new UnrecoverableError(`chunk ${chunk} belongs to scan ${parsed.job.scan}`);
     const first = items[0]?.line ?? 0;
     const last = items.at(-1)?.line ?? 0;
@@ -164,7 +207,7 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
       maxMs: batchMs,
       onGone: () => stop.abort(),
     });
-    const outcome = await pool.run(items, { onRecord: (r) => batcher.add(r), signal: cancel });
+    const outcome = await poolFor(task).run(items, { onRecord: (r) => batcher.add(r), signal: cancel });
     await batcher.close();
     if (outcome === 'cancelled') {
       const reason = ended.aborted || stop.signal.aborted ? 'the scan ended' : 'the job was cancelled';
