@@ -160,16 +160,21 @@ export function addAuditSmtpOptions(command: Command, scope = ''): Command {
     .option('--helo <name>', `${scope}the name to send with EHLO (default: this host’s name)`);
 }
 
-/** The port, EHLO name and time-outs of bulk audits' SMTP, from the options (and the lab's SMTP port). */
+/**
+ * The port, EHLO name and time-outs of bulk audits' SMTP, from the options (and the lab's SMTP port). The EHLO
+ * name is this host's name unless given; with `hostHelo: false` it is left out when not given, for a worker that
+ * works it out on its first audit (a worker that only resolves routes never needs it).
+ */
 export function auditSmtp(
   options: AuditSmtpCliOptions & DnsCliOptions,
   lab: Lab | null,
-  timeoutGiven: boolean,
-): { port: number; helo: string; timeouts: PhaseTimeouts } {
+  how: { timeoutGiven: boolean; hostHelo: boolean },
+): { port: number; helo?: string; timeouts: PhaseTimeouts } {
+  const helo = options.helo ?? (how.hostHelo ? hostname() : undefined);
   return {
     port: options.smtpPort ?? lab?.smtp?.port ?? 25,
-    helo: normalizeName(options.helo ?? hostname()),
-    timeouts: timeoutGiven ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
+    ...(helo !== undefined ? { helo: normalizeName(helo) } : {}),
+    timeouts: how.timeoutGiven ? phaseTimeouts(options, DEFAULT_TIMEOUTS) : DEFAULT_TIMEOUTS,
   };
 }
 

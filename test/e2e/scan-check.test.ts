@@ -159,4 +159,31 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
     );
     assert.ok(records.find((x) => x.input === 'example.com')!.findings.some((f) => f.id === 'dnssec.unsigned'));
   });
+
+  it('writes a distributed audit as CSV, and the same worker resolves a route scan in between', async () => {
+    const [csv, routes] = await Promise.all([
+      runCli(['scan', input, '--what', 'check', '--no-smtp', '--queue', redis.url, '--format', 'csv'], {}, 90_000),
+      runCli(['scan', input, '--queue', redis.url], {}, 90_000),
+    ]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = csv.stdout.trim().split('\n');
+    assert.equal(rows[0], 'domain,outcome,errors,warnings,info,findings,error');
+    assert.match(
+      rows.find((row) => row.startsWith('example.com,'))!,
+      /^example\.com,deliverable,\d+,\d+,\d+,[a-z.;-]+,$/,
+    );
+    assert.equal(rows.length, 5);
+    assert.equal(routes.code, 0, routes.stderr);
+    const lines = routes.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; outcome: string | null; findings?: unknown });
+    assert.deepEqual(lines.map((l) => `${l.line} ${l.outcome}`).sort(), [
+      '1 deliverable',
+      '2 null-mx',
+      '4 null',
+      '5 deliverable',
+    ]);
+    assert.ok(lines.every((l) => l.findings === undefined));
+  });
 });

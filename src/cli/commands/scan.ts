@@ -1,7 +1,8 @@
 /**
  * @module cli/commands/scan
  * `mxray scan [FILE|-]`: the mail route of every domain in a file, streamed to JSONL or CSV, resumable; with
- * `--queue redis://…` the routes are resolved by `mxray worker` processes (scan/queue, docs/scan-queue.md).
+ * `--queue redis://…` the routes are resolved (or the domains audited) by `mxray worker` processes (scan/queue,
+ * docs/scan-queue.md).
  * Thin: argv → options → `scanDomains` or `startQueueScan` → renderers; files, signals, the TTY and exit codes
  * live here.
  */
@@ -62,6 +63,9 @@ interface ScanCliOptions extends DnsCliOptions, AuditSmtpCliOptions {
   what: 'route' | 'check';
   smtp: boolean;
 }
+
+/** Domains per chunk of a distributed audit unless --chunk says otherwise. */
+const AUDIT_CHUNK = 20;
 
 /** The largest --chunk: a chunk travels as one job, one Redis value. */
 const MAX_CHUNK = 100_000;
@@ -238,7 +242,7 @@ export function registerScan(program: Command): void {
       ),
     )
     .addOption(
-      new Option('--chunk <n>', 'domains per queued chunk (with --queue)')
+      new Option('--chunk <n>', 'domains per queued chunk (with --queue; 20 with --what check)')
         .default(500)
         .argParser(parsePositiveNumber('--chunk', true)),
     )
@@ -298,9 +302,10 @@ export function registerScan(program: Command): void {
       const lane = resolver && createRouteLane({ resolver });
       const stop = interruptSignal();
       // Loaded on use: BullMQ and its Redis client for a distributed scan, the audit's libraries (SPF, DMARC,
-      // TLS…) for --what check.
+      // TLS…) for a local --what check (with --queue the workers audit: only the records' module here).
       const queue = target ? await import('../../scan/queue/coordinator.js') : null;
-      const audit = checking ? await import('../../scan/check.js') : null;
+      const audit = checking && !target ? await import('../../scan/check.js') : null;
+      const audits = checking ? await import('../../scan/check-record.js') : null;
       const input = file === '-' ? process.stdin : createReadStream(file);
       // A read error ends the lines; it is reported after the loop (lines.error).
       const lines = streamLines(input);
@@ -322,7 +327,10 @@ export function registerScan(program: Command): void {
                 smtpConcurrency: options.smtpConcurrency,
                 check: {
                   resolver: resolver!,
-                  smtp: { enabled: options.smtp, ...auditSmtp(options, lab, given('timeout')) },
+                  smtp: {
+                    enabled: options.smtp,
+                    ...auditSmtp(options, lab, { timeoutGiven: given('timeout'), hostHelo: true }),
+                  },
                   authoritativePort: lab?.dns.port ?? 53,
                 },
               }),
@@ -335,7 +343,9 @@ export function registerScan(program: Command): void {
           distributed = await queue.startQueueScan(lines, {
             redis: target,
             task: checking ? { what: 'check', smtp: options.smtp } : { what: 'route' },
-            chunkSize: options.chunk,
+            // An audit takes seconds where a route takes milliseconds: smaller chunks spread them over the
+            // workers, and a stop waits for fewer of them (the chunks being worked on are finished).
+            chunkSize: checking && !given('chunk') ? AUDIT_CHUNK : options.chunk,
             signal: stop,
             ...skip,
             ...column,
@@ -390,8 +400,8 @@ export function registerScan(program: Command): void {
         const batches = distributed ? singles(distributed.records) : local!;
         for await (const batch of batches) {
           for (const record of batch) {
-            const audited = audit && 'findings' in record ? record : null;
-            const route = audited && audit ? audit.routeOfCheck(audited) : (record as ScanRecord);
+            const audited = audits && 'findings' in record ? record : null;
+            const route = audited && audits ? audits.routeOfCheck(audited) : (record as ScanRecord);
             const full =
               options.format === 'jsonl'
                 ? output.addJsonl(record)

@@ -67,7 +67,10 @@ export function registerWorker(program: Command): void {
       ).makeOptionMandatory(),
     )
     .addOption(
-      new Option('--concurrency <n>', 'domains in flight at most, over every chunk held')
+      new Option(
+        '--concurrency <n>',
+        'domains in flight at most over every chunk held, for each kind of work (routes; audits; audits without SMTP)',
+      )
         .default(32)
         .argParser(parsePositiveNumber('--concurrency', true)),
     )
@@ -113,7 +116,10 @@ export function registerWorker(program: Command): void {
           chunksPerScan: options.chunks,
           lockMs: Math.round(options.lockTimeout * 1000),
           check: {
-            ...auditSmtp(options, lab, command.getOptionValueSource('timeout') === 'cli'),
+            ...auditSmtp(options, lab, {
+              timeoutGiven: command.getOptionValueSource('timeout') === 'cli',
+              hostHelo: false,
+            }),
             smtpConcurrency: options.smtpConcurrency,
             authoritativePort: lab?.dns.port ?? 53,
           },

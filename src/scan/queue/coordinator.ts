@@ -217,7 +217,7 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
     }
     const more = await client.lpop(resultsKey(scan), POP_COUNT);
     if (more) texts.push(...more);
-    return texts.map(parseResultBatch).filter((b): b is ResultBatch => b !== null);
+    return texts.map((text) => parseResultBatch(text, task)).filter((b): b is ResultBatch => b !== null);
   };
 
   /** The chunks BullMQ failed for good: dropped from the tracker and reported. */

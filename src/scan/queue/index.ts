@@ -6,8 +6,8 @@
 export { startQueueScan } from './coordinator.js';
 export type { CoordinatorEvent, FailedChunk, QueueScan, QueueScanOptions, QueueScanResult } from './coordinator.js';
 export { runScanWorker, MAX_STALLED } from './worker.js';
-export type { ScanWorkerOptions, WorkerEvent, WorkerOutcome } from './worker.js';
-export { createDomainPool } from './pool.js';
+export type { ScanWorkerOptions, WorkerCheckOptions, WorkerEvent, WorkerOutcome } from './worker.js';
+export { createCheckPool, createDomainPool } from './pool.js';
 export type { ChunkRun, DomainPool, DomainPoolOptions } from './pool.js';
 export { ChunkTracker, createChunker } from './chunks.js';
 export type { Accepted, Chunk, Chunker, PendingChunk } from './chunks.js';
@@ -17,6 +17,7 @@ export {
   ABANDONED_MS,
   HEARTBEAT_MS,
   LIVE_MS,
+  isQueueRecord,
   parseChunkJob,
   parseResultBatch,
   PROTOCOL_VERSION,
@@ -25,4 +26,4 @@ export {
   resultsKey,
   scanQueueName,
 } from './protocol.js';
-export type { ChunkItem, ChunkJob, ResultBatch } from './protocol.js';
+export type { ChunkItem, ChunkJob, QueueRecord, ResultBatch, ScanTask } from './protocol.js';

@@ -55,22 +55,68 @@ describe('scan queue protocol', () => {
     }
   });
 
-  it('reads result batches and rejects anything else', () => {
-    const record = errorRecord({ line: 3, input: 'x..y' }, 'invalid');
-    const text = JSON.stringify({ v: PROTOCOL_VERSION, chunk: 1, records: [record] });
-    assert.deepEqual(parseResultBatch(text), { v: 2, chunk: 1, records: [record] });
-    const audit = checkErrorRecord({ line: 4, input: 'x..y', domain: null }, 'invalid');
-    const audits = JSON.stringify({ v: PROTOCOL_VERSION, chunk: 1, records: [audit] });
-    assert.deepEqual(parseResultBatch(audits), { v: 2, chunk: 1, records: [audit] });
-    for (const bad of [
-      'not json',
-      '42',
-      JSON.stringify({ v: 1, chunk: 1, records: [record] }),
-      JSON.stringify({ v: 2, chunk: '1', records: [record] }),
-      JSON.stringify({ v: 2, chunk: 1, records: [{ ...record, line: 0 }] }),
-      JSON.stringify({ v: 2, chunk: 1, records: [{ line: 3 }] }),
-    ]) {
-      assert.equal(parseResultBatch(bad), null, bad);
-    }
+  it("reads result batches of the scan's kind of record and rejects anything else", () => {
+    const ROUTE = { what: 'route' } as const;
+    const AUDIT = { what: 'check', smtp: true } as const;
+    const invalid = errorRecord({ line: 3, input: 'x..y' }, 'invalid');
+    const host = {
+      exchange: 'mx.a.test',
+      preference: 10,
+      addresses: ['192.0.2.1'],
+      ipv4: ['192.0.2.1'],
+      ipv6: [],
+      canonical: null,
+      error: null,
+    };
+    const route = {
+      ...invalid,
+      domain: 'a.test',
+      outcome: 'deliverable',
+      hosts: [host],
+      ttl: 300,
+      line: 4,
+      error: null,
+    };
+    const batch = (records: unknown[], v = PROTOCOL_VERSION, chunk: unknown = 1) =>
+      JSON.stringify({ v, chunk, records });
+    assert.deepEqual(parseResultBatch(batch([invalid, route]), ROUTE), { v: 2, chunk: 1, records: [invalid, route] });
+
+    const unchecked = checkErrorRecord({ line: 4, input: 'x..y', domain: null }, 'invalid');
+    const audit = {
+      ...unchecked,
+      domain: 'a.test',
+      route: { ...route, domain: 'a.test' },
+      findings: [{ id: 'dnssec.unsigned', severity: 'info', title: 'x' }],
+      summary: { error: 0, warning: 0, info: 1 },
+      checkedAt: '2026-12-05T00:00:00.000Z',
+      line: 5,
+      error: null,
+    };
+    assert.deepEqual(parseResultBatch(batch([unchecked, audit]), AUDIT), {
+      v: 2,
+      chunk: 1,
+      records: [unchecked, audit],
+    });
+
+    const bad: [string, typeof ROUTE | typeof AUDIT][] = [
+      ['not json', ROUTE],
+      ['42', ROUTE],
+      [batch([invalid], 1), ROUTE],
+      [batch([invalid], PROTOCOL_VERSION, '1'), ROUTE],
+      [batch([{ ...invalid, line: 0 }]), ROUTE],
+      [batch([{ line: 3 }]), ROUTE],
+      // A record of the other kind: an audit's batch in a route scan, a route's in an audit.
+      [batch([audit]), ROUTE],
+      [batch([route]), AUDIT],
+      // Fields the writers and the summary read, of the wrong type.
+      [batch([{ ...route, outcome: 'lost' }]), ROUTE],
+      [batch([{ ...route, hosts: [{ ...host, exchange: 7 }] }]), ROUTE],
+      [batch([{ ...route, warnings: 'none' }]), ROUTE],
+      [batch([{ ...audit, findings: 'many' }]), AUDIT],
+      [batch([{ ...audit, findings: [{ id: 'x', severity: 'fatal' }] }]), AUDIT],
+      [batch([{ ...audit, summary: { error: 0 } }]), AUDIT],
+      [batch([{ ...audit, route: { outcome: 'deliverable' } }]), AUDIT],
+    ];
+    for (const [text, task] of bad) assert.equal(parseResultBatch(text, task), null, `${task.what}: ${text}`);
   });
 });

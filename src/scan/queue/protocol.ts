@@ -156,12 +156,78 @@ export function parseChunkJob(data: unknown): { kind: 'ok'; job: ChunkJob } | { 
   return { kind: 'ok', job: d as ChunkJob };
 }
 
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every(isString);
+const OUTCOMES = new Set(['deliverable', 'null-mx', 'no-mail-route', 'no-domain', 'temp-failure']);
+const SEVERITIES = new Set(['error', 'warning', 'info']);
+
+/** A host of the route contract, with every field the output and the summary read. */
+function isRouteHost(h: unknown): boolean {
+  return (
+    isObject(h) &&
+    isString(h.exchange) &&
+    isNumber(h.preference) &&
+    isStrings(h.addresses) &&
+    isStrings(h.ipv4) &&
+    isStrings(h.ipv6) &&
+    isStringOrNull(h.canonical) &&
+    isStringOrNull(h.error)
+  );
+}
+
+/** The route contract's fields (`outcome` null allowed for a line that was not scanned). */
+function isRoute(r: Record<string, unknown>): boolean {
+  return (
+    isStringOrNull(r.domain) &&
+    (r.outcome === null || OUTCOMES.has(r.outcome as string)) &&
+    typeof r.implicit === 'boolean' &&
+    Array.isArray(r.hosts) &&
+    r.hosts.every(isRouteHost) &&
+    isStrings(r.warnings) &&
+    isStringOrNull(r.reason) &&
+    (r.ttl === null || isNumber(r.ttl)) &&
+    isStringOrNull(r.canonical) &&
+    (r.pruned === null || isObject(r.pruned)) &&
+    isNumber(r.queries) &&
+    isNumber(r.elapsedMs)
+  );
+}
+
+/** An audit record's fields (`mxray check --json` plus the scan's). */
+function isAudit(r: Record<string, unknown>): boolean {
+  return (
+    isStringOrNull(r.domain) &&
+    (r.route === null || (isObject(r.route) && isRoute(r.route))) &&
+    Array.isArray(r.findings) &&
+    r.findings.every((f) => isObject(f) && isString(f.id) && SEVERITIES.has(f.severity as string)) &&
+    isObject(r.summary) &&
+    [...SEVERITIES].every((k) => isNumber((r.summary as Record<string, unknown>)[k])) &&
+    isObject(r.sections) &&
+    Array.isArray(r.errors) &&
+    isStringOrNull(r.checkedAt) &&
+    isNumber(r.elapsedMs)
+  );
+}
+
 /**
- * Parses one entry of a results list; null when it is not a result batch of this protocol version (such an
- * entry is skipped: its lines stay unwritten and a `--resume` scans them again).
- * @example parseResultBatch('{"v":2,"chunk":3,"records":[…]}')?.chunk // 3
+ * True when `r` is a record of the kind `task` makes, with what the coordinator's writers and summary read.
+ * @example isQueueRecord(errorRecord({ line: 1, input: 'a..b' }, 'invalid'), { what: 'route' }) // true
  */
-export function parseResultBatch(text: string): ResultBatch | null {
+export function isQueueRecord(r: unknown, task: ScanTask): r is QueueRecord {
+  if (!isObject(r) || !isPositiveInteger(r.line) || !isString(r.input) || !isStringOrNull(r.error)) return false;
+  return task.what === 'route' ? isRoute(r) : isAudit(r);
+}
+
+/**
+ * Parses one entry of a results list of a scan doing `task`; null when it is not a result batch of this
+ * protocol version with records of that kind (such an entry is skipped: its lines stay unwritten and a
+ * `--resume` scans them again).
+ * @example parseResultBatch('{"v":2,"chunk":3,"records":[…]}', { what: 'route' })?.chunk // 3
+ */
+export function parseResultBatch(text: string, task: ScanTask): ResultBatch | null {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -171,14 +237,7 @@ export function parseResultBatch(text: string): ResultBatch | null {
   if (typeof data !== 'object' || data === null) return null;
   const d = data as Partial<Record<keyof ResultBatch, unknown>>;
   if (d.v !== PROTOCOL_VERSION || !isPositiveInteger(d.chunk) || !Array.isArray(d.records)) return null;
-  // A route has its outcome, an audit its findings.
-  const records = (d.records as unknown[]).filter(
-    (r): r is QueueRecord =>
-      typeof r === 'object' &&
-      r !== null &&
-      isPositiveInteger((r as { line?: unknown }).line) &&
-      ('outcome' in r || 'findings' in r),
-  );
-  if (records.length !== d.records.length) return null;
-  return { v: PROTOCOL_VERSION, chunk: d.chunk, records };
+  const records = d.records as unknown[];
+  if (!records.every((r) => isQueueRecord(r, task))) return null;
+  return { v: PROTOCOL_VERSION, chunk: d.chunk, records: records };
 }

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Rng } from '../../core/random.js';
 import type { Resolver } from '../../dns/resolver.js';
 import { abortableSleep } from '../../core/signal.js';
+import { normalizeName } from '../../dns/name.js';
 import type { PhaseTimeouts } from '../../smtp/timeouts.js';
 import { createCheckPool, createDomainPool } from './pool.js';
 import type { DomainPool } from './pool.js';
@@ -54,7 +55,7 @@ export interface ScanWorkerOptions {
 export interface WorkerCheckOptions {
   /** SMTP port of the mail servers. Default 25. */
   port?: number;
-  /** The name sent with EHLO. Default: this host's name. */
+  /** The name sent with EHLO (an A-label name). Default: this host's name. */
   helo?: string;
   timeouts?: PhaseTimeouts;
   /** Port of the authoritative servers asked directly (the lab's). Default 53. */
@@ -168,7 +169,9 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
           smtp: {
             enabled: task.smtp,
             port: check.port ?? 25,
-            helo: check.helo ?? hostname(),
+            // This host's name, worked out on the first audit: a worker that only resolves routes never needs it
+            // (and an invalid one fails the audit's chunks with its reason, not the worker's start).
+            helo: check.helo ?? normalizeName(hostname()),
             ...(check.timeouts ? { timeouts: check.timeouts } : {}),
           },
           authoritativePort: check.authoritativePort ?? 53,
