@@ -160,6 +160,37 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
     assert.ok(records.find((x) => x.input === 'example.com')!.findings.some((f) => f.id === 'dnssec.unsigned'));
   });
 
+  it('resumes an interrupted distributed audit: the lines written are kept, a torn one is cut, the rest audited once', async () => {
+    const full = join(dir, 'full.jsonl');
+    const l = await runCli(['scan', input, ...LAB, '--what', 'check', '--no-smtp', '--out', full], {}, 60_000);
+    assert.equal(l.code, 0, l.stderr);
+    const lines = readFileSync(full, 'utf8').trim().split('\n');
+    // What an interrupted scan leaves: two whole records, then half of a third.
+    const out = join(dir, 'resumed.jsonl');
+    writeFileSync(out, `${lines[0]}\n${lines[1]}\n${lines[2]!.slice(0, 40)}`);
+    const kept = [lines[0], lines[1]].map((x) => (JSON.parse(x!) as ScanCheckRecord).line);
+    const r = await runCli(
+      ['scan', input, '--what', 'check', '--no-smtp', '--queue', redis.url, '--resume', '--out', out],
+      {},
+      90_000,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /resuming: 2 line\(s\) already in .*; a torn last line was cut away/);
+    const records = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as ScanCheckRecord);
+    assert.deepEqual(
+      records.map((x) => x.line).sort((a, b) => a - b),
+      [1, 2, 4, 5],
+    );
+    assert.deepEqual(
+      records.slice(0, 2).map((x) => x.line),
+      kept,
+    );
+    assert.ok(records.every((x) => 'findings' in x));
+  });
+
   it('writes a distributed audit as CSV, and the same worker resolves a route scan in between', async () => {
     const [csv, routes] = await Promise.all([
       runCli(['scan', input, '--what', 'check', '--no-smtp', '--queue', redis.url, '--format', 'csv'], {}, 90_000),
