@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ScanCheckRecord } from '../../src/scan/check.js';
 import type { CliProcess } from '../helpers/cli.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import type { Lab } from '../../src/lab/index.js';
+import { startLab } from '../../src/lab/index.js';
 import type { RedisServer } from '../helpers/redis.js';
 import { startRedis } from '../helpers/redis.js';
 
@@ -88,17 +90,23 @@ describe('mxray scan --what check', () => {
   });
 });
 
+/** `mxray worker` on `redis` with `args`, once it says it is waiting for scans. */
+async function startWorker(args: string[], redis: RedisServer): Promise<CliProcess> {
+  const worker = startCli(['worker', '--queue', redis.url, ...args], { timeoutMs: 120_000 });
+  for (let waited = 0; !/waiting for scans/.test(worker.stderr()); waited += 20) {
+    if (waited > 20_000 || worker.child.exitCode !== null)
+      throw new Error(`the worker did not start:\n${worker.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return worker;
+}
+
 describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)', () => {
   let redis: RedisServer;
   let worker: CliProcess;
   before(async () => {
     redis = await startRedis();
-    worker = startCli(['worker', '--queue', redis.url, ...LAB, '--smtp-concurrency', '1'], { timeoutMs: 120_000 });
-    for (let waited = 0; !/waiting for scans/.test(worker.stderr()); waited += 20) {
-      if (waited > 20_000 || worker.child.exitCode !== null)
-        throw new Error(`the worker did not start:\n${worker.stderr()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    worker = await startWorker([...LAB, '--smtp-concurrency', '1'], redis);
   });
   after(async () => {
     worker?.child.kill('SIGTERM');
@@ -216,5 +224,65 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
       '5 deliverable',
     ]);
     assert.ok(lines.every((l) => l.findings === undefined));
+  });
+});
+
+describe('Ctrl-C of a distributed audit against mail servers that never greet', () => {
+  let redis: RedisServer;
+  let lab: Lab;
+  let worker: CliProcess;
+  const slowInput = join(dir, 'slow.txt');
+  before(async () => {
+    redis = await startRedis();
+    // Every exchange of example.com accepts the connection and says nothing: each audit waits out its SMTP
+    // time-outs, so a chunk of them takes far longer than the stop.
+    const silent = {
+      'mail1.example.com': 'silent',
+      'mail2.example.com': 'silent',
+      'mail3.example.com': 'silent',
+    } as const;
+    lab = await startLab({ zones: ['examples/zones'], smtp: { faults: silent } });
+    writeFileSync(slowInput, Array.from({ length: 60 }, () => 'example.com').join('\n') + '\n');
+    const server = `${lab.dns.host}:${lab.dns.port}`;
+    worker = await startWorker(
+      ['--server', server, '--smtp-port', String(lab.smtp!.port), '--timeout', '2', '--concurrency', '4'],
+      redis,
+    );
+  });
+  after(async () => {
+    worker?.child.kill('SIGTERM');
+    await worker?.done.catch(() => undefined);
+    await lab?.close();
+    await redis?.close();
+  });
+
+  it('the workers start no more of its domains and hand in those in flight; the scan ends for --resume', async () => {
+    const out = join(dir, 'stopped.jsonl');
+    const scan = startCli(['scan', slowInput, '--what', 'check', '--queue', redis.url, '--out', out], {
+      timeoutMs: 90_000,
+    });
+    for (let waited = 0; !/took chunk 2 of/.test(worker.stderr()); waited += 20) {
+      if (waited > 30_000) throw new Error(`the worker took no second chunk:\n${worker.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    scan.child.kill('SIGINT');
+    const r = await scan.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /To continue:\n {2}mxray .*--resume/);
+    // Both chunks held were stopped part-way: the domains started were handed in, the others left for --resume.
+    for (const chunk of [1, 2]) {
+      const handedIn = new RegExp(
+        `dropped chunk ${chunk} of scan \\w+: the scan was stopped; the domains in flight were handed in`,
+      );
+      assert.match(worker.stderr(), handedIn);
+    }
+    const records = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as ScanCheckRecord);
+    assert.ok(records.length < 40, `${records.length} audits written: the chunks were not finished`);
+    assert.equal(new Set(records.map((x) => x.line)).size, records.length);
+    assert.ok(records.every((x) => x.input === 'example.com' && 'findings' in x));
   });
 });

@@ -31,7 +31,7 @@ import {
 } from './protocol.js';
 import type { RedisTarget } from './redis.js';
 import { connectRedis, describeRedisError } from './redis.js';
-import { abandonedScans, heartbeatScan, unregisterScan } from './registry.js';
+import { abandonedScans, heartbeatScan, markStopping, unregisterScan } from './registry.js';
 
 export interface QueueScanOptions extends InputParserOptions {
   redis: RedisTarget;
@@ -293,8 +293,10 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
         await collectFailures();
         if (stopped()) {
           if (!paused) {
-            // Workers take no more chunks of this scan; what is waiting stays unscanned, for --resume.
+            // Workers take no more chunks of this scan, and start no more domains of the chunks they hold (those
+            // in flight are finished and handed in); what is left stays unscanned, for --resume.
             await queue.pause();
+            await markStopping(client, scan);
             paused = true;
           }
           const active = new Set(await queue.getRanges(['active']));

@@ -85,6 +85,29 @@ describe('createDomainPool', () => {
     );
   });
 
+  it('a drained chunk starts no more domains but hands in those in flight, then settles', async () => {
+    const { resolver, state } = fakeResolver(20);
+    const pool = createDomainPool({ resolver, concurrency: 2 });
+    const drain = new AbortController();
+    const records: ScanRecord[] = [];
+    const run = pool.run(items(1, 40, 'drained'), { onRecord: (r) => records.push(r), drain: drain.signal });
+    const other: ScanRecord[] = [];
+    const kept = pool.run(items(100, 3, 'kept'), { onRecord: (r) => other.push(r) });
+    await new Promise((r) => setImmediate(r));
+    drain.abort();
+    assert.equal(await run, 'cancelled');
+    assert.equal(await kept, 'done');
+    assert.equal(other.length, 3);
+    const asked = new Set(state.asked.filter((n) => n.startsWith('drained')));
+    assert.ok(asked.size >= 1 && asked.size <= 4, `${asked.size} domains of the drained chunk were asked`);
+    // Every domain that was started has its record: none is lost to the drain.
+    assert.deepEqual(new Set(records.map((r) => r.domain)), asked);
+    assert.equal(
+      await pool.run(items(1, 2, 'late'), { onRecord: () => assert.fail('no record'), drain: drain.signal }),
+      'cancelled',
+    );
+  });
+
   it('an empty chunk is done at once', async () => {
     const { resolver } = fakeResolver();
     assert.equal(await createDomainPool({ resolver }).run([], { onRecord: () => assert.fail('no record') }), 'done');

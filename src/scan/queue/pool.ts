@@ -27,6 +27,11 @@ export interface ChunkRun<R = ScanRecord> {
   onRecord: (record: R) => void;
   /** Drops the chunk's domains not yet started; the run then resolves 'cancelled' once those in flight end. */
   signal?: AbortSignal;
+  /**
+   * Stops starting the chunk's domains, but delivers the records of those in flight (a graceful stop of the
+   * scan); the run then resolves 'cancelled', or 'done' if every domain had started.
+   */
+  drain?: AbortSignal;
 }
 
 export interface DomainPool<R = ScanRecord> {
@@ -44,6 +49,10 @@ interface PoolWork<R> {
 interface Task<R> {
   run: ChunkRun<R>;
   owed: number;
+  /** Domains handed to the scan, and records delivered: a draining task ends when they are equal. */
+  started: number;
+  delivered: number;
+  draining: boolean;
   settled: boolean;
   settle: (result: 'done' | 'cancelled') => void;
   fail: (err: unknown) => void;
@@ -97,10 +106,18 @@ function createPool<R extends { line: number; input: string }>(
     const task = entry.task;
     if (task.settled) return;
     task.run.onRecord(record);
+    task.delivered++;
     if (--task.owed === 0) {
       task.settled = true;
       task.settle('done');
-    }
+    } else drained(task);
+  };
+
+  /** Ends a draining task once every domain it started has its record. */
+  const drained = (task: Task<R>): void => {
+    if (task.settled || !task.draining || task.delivered < task.started) return;
+    task.settled = true;
+    task.settle('cancelled');
   };
 
   // One `scanDomains` pass over the waiting domains; it ends when none are left, and the next chunk to arrive
@@ -115,7 +132,8 @@ function createPool<R extends { line: number; input: string }>(
         const feed = function* (): Generator<string> {
           while (waiting.length > 0) {
             const entry = waiting.shift()!;
-            if (entry.task.settled) continue; // cancelled or failed: its remaining domains are dropped
+            if (entry.task.settled || entry.task.draining) continue; // its remaining domains are dropped
+            entry.task.started++;
             pass.push(entry);
             yield entry.item.domain;
           }
@@ -162,12 +180,22 @@ function createPool<R extends { line: number; input: string }>(
         const onAbort = (): void => {
           if (task.settled) return;
           task.settled = true;
-          resolve('cancelled');
+          task.settle('cancelled');
         };
-        const detach = (): void => run.signal?.removeEventListener('abort', onAbort);
+        const onDrain = (): void => {
+          task.draining = true;
+          drained(task);
+        };
+        const detach = (): void => {
+          run.signal?.removeEventListener('abort', onAbort);
+          run.drain?.removeEventListener('abort', onDrain);
+        };
         const task: Task<R> = {
           run,
           owed: items.length,
+          started: 0,
+          delivered: 0,
+          draining: false,
           settled: false,
           settle: (result) => {
             detach();
@@ -181,6 +209,11 @@ function createPool<R extends { line: number; input: string }>(
         // Domains not yet started are dropped as the feed reaches them; those in flight end on their own, and
         // their records are no longer delivered.
         run.signal?.addEventListener('abort', onAbort, { once: true });
+        if (run.drain?.aborted) {
+          onDrain();
+          return;
+        }
+        run.drain?.addEventListener('abort', onDrain, { once: true });
         for (const item of items) waiting.push({ item, task });
         if (!driving) void drive();
       });

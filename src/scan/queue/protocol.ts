@@ -27,6 +27,12 @@ export const QUEUE_PREFIX = 'mxray';
 /** The sorted set of running scans (member: scan id, score: last heartbeat in epoch ms). */
 export const REGISTRY_KEY = `${QUEUE_PREFIX}:scans`;
 
+/**
+ * The set of scans whose coordinator was stopped (Ctrl-C): their workers start no more of their domains, and
+ * hand in those in flight.
+ */
+export const STOPPING_KEY = `${QUEUE_PREFIX}:stopping`;
+
 /** How often a coordinator renews its heartbeat. */
 export const HEARTBEAT_MS = 5_000;
 

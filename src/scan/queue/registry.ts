@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ResultBatch } from './protocol.js';
-import { ABANDONED_MS, isScanId, LIVE_MS, REGISTRY_KEY, resultsKey } from './protocol.js';
+import { ABANDONED_MS, isScanId, LIVE_MS, REGISTRY_KEY, resultsKey, STOPPING_KEY } from './protocol.js';
 
 /** Redis's clock, in epoch milliseconds. */
 export async function redisNow(redis: Redis): Promise<number> {
@@ -21,6 +21,19 @@ export async function heartbeatScan(redis: Redis, id: string): Promise<void> {
 /** Removes a scan from the registry: workers stop serving it and its results are no longer accepted. */
 export async function unregisterScan(redis: Redis, id: string): Promise<void> {
   await redis.zrem(REGISTRY_KEY, id);
+  await redis.srem(STOPPING_KEY, id);
+}
+
+/** Says that a scan was stopped: its workers start no more of its domains and hand in those in flight. */
+export async function markStopping(redis: Redis, id: string): Promise<void> {
+  await redis.sadd(STOPPING_KEY, id);
+}
+
+/** Which of `ids` were stopped. */
+export async function stoppingScans(redis: Redis, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const flags = await redis.smismember(STOPPING_KEY, ...ids);
+  return ids.filter((_, i) => flags[i] === 1);
 }
 
 /** The scans whose heartbeat is recent (workers serve these). */

@@ -23,7 +23,7 @@ import type { QueueRecord, ScanTask } from './protocol.js';
 import { parseChunkJob, PROTOCOL_VERSION, QUEUE_PREFIX, scanQueueName } from './protocol.js';
 import type { RedisTarget } from './redis.js';
 import { connectRedis, describeRedisError, redisOptions } from './redis.js';
-import { liveScans, pushResults } from './registry.js';
+import { liveScans, pushResults, stoppingScans } from './registry.js';
 
 export interface ScanWorkerOptions {
   redis: RedisTarget;
@@ -88,6 +88,8 @@ interface Served {
   worker: Worker;
   /** Aborted when the scan ends: its chunks still running are dropped. */
   ended: AbortController;
+  /** Aborted when the scan's coordinator was stopped: no more of its domains are started. */
+  stopping: AbortController;
 }
 
 /** Pushes a chunk's records in batches, one push at a time, in order. */
@@ -193,7 +195,13 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
     emit({ kind: 'redis-error', error });
   };
 
-  const processChunk = async (scan: string, ended: AbortSignal, job: Job, jobSignal?: AbortSignal) => {
+  const processChunk = async (
+    scan: string,
+    s: Pick<Served, 'ended' | 'stopping'>,
+    job: Job,
+    jobSignal?: AbortSignal,
+  ) => {
+    const ended = s.ended.signal;
     const parsed = parseChunkJob(job.data);
     if (parsed.kind === 'invalid') throw new UnrecoverableError(parsed.reason);
     const { chunk, items, task } = parsed.job;
@@ -210,10 +218,19 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
       maxMs: batchMs,
       onGone: () => stop.abort(),
     });
-    const outcome = await poolFor(task).run(items, { onRecord: (r) => batcher.add(r), signal: cancel });
+    const outcome = await poolFor(task).run(items, {
+      onRecord: (r) => batcher.add(r),
+      signal: cancel,
+      drain: s.stopping.signal,
+    });
     await batcher.close();
     if (outcome === 'cancelled') {
-      const reason = ended.aborted || stop.signal.aborted ? 'the scan ended' : 'the job was cancelled';
+      const reason =
+        ended.aborted || stop.signal.aborted
+          ? 'the scan ended'
+          : s.stopping.signal.aborted
+            ? 'the scan was stopped; the domains in flight were handed in'
+            : 'the job was cancelled';
       emit({ kind: 'dropped', scan, chunk, reason });
       return { records: 0, dropped: true };
     }
@@ -223,9 +240,10 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
 
   const serve = (scan: string): void => {
     const ended = new AbortController();
+    const stopping = new AbortController();
     const worker = new Worker(
       scanQueueName(scan),
-      (job, _token, signal) => processChunk(scan, ended.signal, job, signal),
+      (job, _token, signal) => processChunk(scan, { ended, stopping }, job, signal),
       {
         connection: redisOptions(options.redis, { name: `mxray-worker:${scan}`, blocking: true }),
         prefix: QUEUE_PREFIX,
@@ -246,7 +264,7 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
       // After the scan ended its queue is deleted under any job still finishing: expected, not worth a line.
       if (!ended.signal.aborted) reportRedisError(err);
     });
-    served.set(scan, { worker, ended });
+    served.set(scan, { worker, ended, stopping });
     emit({ kind: 'serving', scan });
   };
 
@@ -277,6 +295,12 @@ export async function runScanWorker(options: ScanWorkerOptions): Promise<WorkerO
         live = [...served.keys()];
       }
       for (const scan of live) if (!served.has(scan)) serve(scan);
+      try {
+        const stopped = await stoppingScans(control, [...served.keys()]);
+        for (const scan of stopped) served.get(scan)?.stopping.abort();
+      } catch (err) {
+        reportRedisError(err);
+      }
       const gone = [...served.keys()].filter((scan) => !live.includes(scan));
       await Promise.all(gone.map(retire));
       try {
