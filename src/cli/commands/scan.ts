@@ -344,7 +344,7 @@ export function registerScan(program: Command): void {
             redis: target,
             task: checking ? { what: 'check', smtp: options.smtp } : { what: 'route' },
             // An audit takes seconds where a route takes milliseconds: smaller chunks spread them over the
-            // workers, and a stop waits for fewer of them (the chunks being worked on are finished).
+            // workers.
             chunkSize: checking && !given('chunk') ? AUDIT_CHUNK : options.chunk,
             signal: stop,
             ...skip,
