@@ -191,7 +191,7 @@ describe('mxray scan --queue with mxray worker processes (Redis, BullMQ)', () =>
     await waitForEmptyRedis();
   });
 
-  it('Ctrl-C stops queuing, finishes the chunks being worked on, and --resume completes the scan', async () => {
+  it('Ctrl-C stops queuing, hands in the domains in flight, and --resume completes the scan', async () => {
     const out = join(dir, 'interrupted.jsonl');
     const scan = mxray(['scan', '--queue', redis.url, '--chunk', '10', '--out', out, inputFile]);
     await waitFor('some records', () => (readRecords(out).length >= 30 ? true : null));

@@ -484,9 +484,7 @@ export function registerScan(program: Command): void {
         return;
       }
       if (stop.aborted) {
-        process.stderr.write(
-          `mxray: interrupted; the ${distributed ? 'chunks being worked on' : 'domains in flight'} were finished and written. ${resumeHint}`,
-        );
+        process.stderr.write(`mxray: interrupted; the domains in flight were finished and written. ${resumeHint}`);
         process.exitCode = EXIT.interrupted;
         return;
       }

@@ -47,7 +47,8 @@ export interface QueueScanOptions extends InputParserOptions {
   skip?: (line: number) => boolean;
   /**
    * Stops the scan gracefully: no more input is read and the queued chunks no worker has taken are withdrawn;
-   * the chunks being worked on are waited for (while their worker lives) and their records yielded.
+   * the workers start no more domains of the chunks they hold, and the records of those in flight are waited
+   * for (while their worker lives) and yielded.
    */
   signal?: AbortSignal;
   /** What the coordinator does, for logs. */
@@ -237,14 +238,23 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
   };
 
   /**
-   * After a stop: gives up the pending chunks no live worker holds. Active job ids are read before the results
-   * are drained, so a chunk that left the active list had pushed all its records by then.
+   * The chunks a live worker holds: active, with their lock (active without it: the worker holding it died, and
+   * no live worker took it back). Read before the results are drained: a chunk that is not held then had pushed
+   * all its records by then (a worker pushes them all before it completes the job, which removes lock and
+   * active entry at once).
    */
-  const abandonIdle = async (active: Set<string>): Promise<void> => {
+  const heldChunks = async (): Promise<Set<string>> => {
+    const held = new Set<string>();
+    for (const jobId of await queue.getRanges(['active'], 0, -1)) {
+      if ((await client.exists(jobLockKey(scan, jobId))) === 1) held.add(jobId);
+    }
+    return held;
+  };
+
+  /** After a stop: gives up the pending chunks no live worker held (see `heldChunks`). */
+  const abandonIdle = (held: Set<string>): void => {
     for (const pending of tracker.list()) {
-      const jobId = chunkJobId(pending.chunk);
-      // Active without its lock: the worker holding it died, and no live worker took it back.
-      if (active.has(jobId) && (await client.exists(jobLockKey(scan, jobId))) === 1) continue;
+      if (held.has(chunkJobId(pending.chunk))) continue;
       const dropped = tracker.drop(pending.chunk);
       if (dropped) result.abandoned.push(dropped);
     }
@@ -299,9 +309,9 @@ export async function startQueueScan(lines: ScanLines, options: QueueScanOptions
             await markStopping(client, scan);
             paused = true;
           }
-          const active = new Set(await queue.getRanges(['active']));
+          const held = await heldChunks();
           yield* take(await popBatches(false));
-          await abandonIdle(active);
+          abandonIdle(held);
         } else if (now - idleSince >= NO_WORKER_MS && now - warnedAt >= NO_WORKER_MS) {
           const workers = await queue.getWorkersCount().catch(() => -1);
           if (workers === 0) {

@@ -20,8 +20,8 @@ export async function heartbeatScan(redis: Redis, id: string): Promise<void> {
 
 /** Removes a scan from the registry: workers stop serving it and its results are no longer accepted. */
 export async function unregisterScan(redis: Redis, id: string): Promise<void> {
-  await redis.zrem(REGISTRY_KEY, id);
-  await redis.srem(STOPPING_KEY, id);
+  // Together: an id left in the stopping set alone would never be cleaned up.
+  await redis.multi().zrem(REGISTRY_KEY, id).srem(STOPPING_KEY, id).exec();
 }
 
 /** Says that a scan was stopped: its workers start no more of its domains and hand in those in flight. */
