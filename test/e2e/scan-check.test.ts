@@ -21,6 +21,13 @@ const input = join(dir, 'domains.txt');
 writeFileSync(input, ['example.com', 'nullmx.example', '# a comment', 'bad..name', 'workspace.example', ''].join('\n'));
 const LAB = ['--lab', 'examples/zones', '--helo', 'client.example.net'];
 
+/** The records of a `--what check` JSONL file. */
+const readChecks = (file: string): ScanCheckRecord[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as ScanCheckRecord);
+
 describe('mxray scan --what check', () => {
   it('audits every domain like mxray check, SMTP included, with the top findings in the summary', async () => {
     const out = join(dir, 'check.jsonl');
@@ -30,10 +37,7 @@ describe('mxray scan --what check', () => {
       60_000,
     );
     assert.equal(r.code, 0, r.stderr);
-    const records = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as ScanCheckRecord);
+    const records = readChecks(out);
     assert.deepEqual(
       records.map((x) => x.line).sort((a, b) => a - b),
       [1, 2, 4, 5],
@@ -137,17 +141,12 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
       90_000,
     );
     assert.equal(r.code, 0, `${r.stderr}\nworker:\n${worker.stderr()}`);
-    const read = (file: string) =>
-      readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as ScanCheckRecord);
-    const queued = read(out);
+    const queued = readChecks(out);
     assert.deepEqual(
       queued.map((x) => x.line).sort((a, b) => a - b),
       [1, 2, 4, 5],
     );
-    assert.deepEqual(essence(queued), essence(read(local)));
+    assert.deepEqual(essence(queued), essence(readChecks(local)));
     assert.ok(queued.find((x) => x.input === 'example.com')!.findings.some((f) => f.id === 'smtp.cert-untrusted'));
     assert.match(r.stderr, /top findings\n(.*\n)*\s+⚠ smtp\.cert-untrusted\s+2\n/);
     assert.match(worker.stderr(), /finished chunk \d+ of scan/);
@@ -159,7 +158,7 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
       90_000,
     );
     assert.equal(q.code, 0, q.stderr);
-    const records = read(quiet);
+    const records = readChecks(quiet);
     assert.equal(records.length, 4);
     assert.ok(
       records.every((x) => !x.findings.some((f) => f.id.startsWith('smtp.'))),
@@ -184,10 +183,7 @@ describe('mxray scan --what check --queue with an mxray worker (Redis, BullMQ)',
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /resuming: 2 line\(s\) already in .*; a torn last line was cut away/);
-    const records = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((x) => JSON.parse(x) as ScanCheckRecord);
+    const records = readChecks(out);
     assert.deepEqual(
       records.map((x) => x.line).sort((a, b) => a - b),
       [1, 2, 4, 5],
@@ -276,11 +272,7 @@ describe('Ctrl-C of a distributed audit against mail servers that never greet', 
       );
       assert.match(worker.stderr(), handedIn);
     }
-    const records = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as ScanCheckRecord);
+    const records = readChecks(out);
     assert.ok(records.length < 40, `${records.length} audits written: the chunks were not finished`);
     assert.equal(new Set(records.map((x) => x.line)).size, records.length);
     assert.ok(records.every((x) => x.input === 'example.com' && 'findings' in x));
