@@ -122,6 +122,17 @@ export interface Resolver {
   query(question: DnsQuestion, options?: CallOptions): Promise<QueryOutcome>;
   /** Resolves a question: CNAME chains followed and reported, the outcome classified, the cache used. */
   resolve(question: DnsQuestion, options?: CallOptions): Promise<DnsOutcome>;
+  /**
+   * `resolve` with callbacks instead of a promise, for hot paths: `done` gets the outcome, `fail` what `resolve`
+   * would reject with; exactly one is called, never before this returns. A question the resolver neither caches
+   * nor joins (a scan's MX questions) then makes no promise on a shared pool.
+   */
+  resolveThen?(
+    question: DnsQuestion,
+    done: (outcome: DnsOutcome) => void,
+    fail: (err: unknown) => void,
+    options?: CallOptions,
+  ): void;
   /** The cached outcome of a question, at once, or undefined: `resolve` without the wait, for hot paths. */
   peek?(question: DnsQuestion): DnsOutcome | undefined;
   readonly cache: DnsCache<DnsOutcome>;
@@ -154,35 +165,35 @@ export function createResolver(options: ResolverOptions): Resolver {
   // The pool picks the ID itself (unique on its socket), so the CSPRNG is not spent here.
   const pooledQuery: QueryOptions = { ...freshQuery, id: 0 };
 
-  /**
-   * One exchange at server `index`: a truncated UDP reply retried over TCP, the outcome published and the
-   * server's health noted. One promise step for the common case (this runs for every domain of a scan).
-   */
+  /** One exchange at server `index`: a truncated UDP reply retried over TCP, the outcome published and the server's health noted. */
   function attemptAt(index: number, question: DnsQuestion, signal?: AbortSignal): Promise<ExchangeOutcome> {
-    return attemptThen(index, question, signal, (outcome) => outcome);
+    return new Promise((resolve, reject) => attemptWith(index, question, signal, resolve, reject));
   }
 
   /**
-   * `attemptAt`, with `then` applied to the outcome in the same promise step (the first attempt of every
-   * question of a scan goes through here: a step fewer per query).
+   * `attemptAt` with callbacks: the first attempt of every question of a scan goes through here, and a shared
+   * pool then makes no promise at all for it. `done` runs in a later step than this call, never in it.
    */
-  function attemptThen<T>(
+  function attemptWith(
     index: number,
     question: DnsQuestion,
     signal: AbortSignal | undefined,
-    then: (outcome: ExchangeOutcome) => T | Promise<T>,
-  ): Promise<T> {
+    done: (outcome: ExchangeOutcome) => void,
+    fail: (err: unknown) => void,
+  ): void {
     const server = servers[index]!;
     const pool = options.tcp && options.pool?.transport !== 'tcp' ? undefined : options.pool;
     const { id, bytes } = encodeQuery(question, pool ? pooledQuery : freshQuery);
     const req = { server, question, id, bytes, timeoutMs, signal };
-    const sent = pool ? pool.exchange(req) : options.tcp ? exchangeTcp(req) : exchangeUdp(req);
-    return sent.then((first) => {
+    const then = (first: ExchangeOutcome): void => {
       if (first.kind === 'response' && first.response.flags.tc && first.transport === 'udp') {
-        return overTcp(req, first).then((outcome) => then(settle(index, question, outcome)));
+        overTcp(req, first).then((outcome) => done(settle(index, question, outcome)), fail);
+        return;
       }
-      return then(settle(index, question, first));
-    });
+      done(settle(index, question, first));
+    };
+    if (pool) pool.exchangeThen(req, then, fail);
+    else (options.tcp ? exchangeTcp(req) : exchangeUdp(req)).then(then, fail);
   }
 
   /** RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID. */
@@ -311,28 +322,58 @@ export function createResolver(options: ResolverOptions): Resolver {
     return store ? cache.throughView(key, load, cacheTtl, ageOutcome) : cache.shared(key, load, ageOutcome);
   }
 
+  function resolveThen(
+    question: DnsQuestion,
+    done: (outcome: DnsOutcome) => void,
+    fail: (err: unknown) => void,
+    call: CallOptions = {},
+  ): void {
+    // Only a question neither kept nor joined skips the cache's promise (a scan's MX questions: each domain's own).
+    if (call.signal?.aborted || options.cacheable?.(question) !== false || options.join?.(question) !== false) {
+      resolve(question, call).then(done, fail);
+      return;
+    }
+    straight(question, call, done, fail);
+  }
+
+  function resolveStraight(question: DnsQuestion, call: CallOptions): Promise<DnsOutcome> {
+    return new Promise((done, fail) => straight(question, call, done, fail));
+  }
+
   /**
    * Resolves a question not in the cache: the first attempt is made at once, and a plain answer with no CNAME
    * (nearly every reply) becomes the outcome straight away; anything else goes on through
    * the retry loop from that attempt, so retries, failover and CNAME chains are exactly as there. The loop's
    * layers cost a scan of millions more CPU than the exchange itself.
    */
-  function resolveStraight(question: DnsQuestion, call: CallOptions): Promise<DnsOutcome> {
+  function straight(
+    question: DnsQuestion,
+    call: CallOptions,
+    done: (outcome: DnsOutcome) => void,
+    fail: (err: unknown) => void,
+  ): void {
     const start = performance.now();
     const index = firstServer();
-    return attemptThen(index, question, call.signal, (out) => {
-      if (out.kind === 'response') {
-        const outcome = plainOutcome(question, out.response);
-        if (outcome) {
-          outcome.server = serverNames[index]!;
-          outcome.transport = out.transport;
-          outcome.elapsedMs = Math.round(performance.now() - start);
-          outcome.dropped = out.dropped;
-          return outcome;
+    attemptWith(
+      index,
+      question,
+      call.signal,
+      (out) => {
+        if (out.kind === 'response') {
+          const outcome = plainOutcome(question, out.response);
+          if (outcome) {
+            outcome.server = serverNames[index]!;
+            outcome.transport = out.transport;
+            outcome.elapsedMs = Math.round(performance.now() - start);
+            outcome.dropped = out.dropped;
+            done(outcome);
+            return;
+          }
         }
-      }
-      return resolveUncached(question, call, { index, out, start });
-    });
+        resolveUncached(question, call, { index, out, start }).then(done, fail);
+      },
+      fail,
+    );
   }
 
   function peek(question: DnsQuestion): DnsOutcome | undefined {
@@ -342,7 +383,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     return hit;
   }
 
-  return { servers, query, resolve, peek, cache };
+  return { servers, query, resolve, resolveThen, peek, cache };
 }
 
 /** An attempt already made, handed to the retry loop. */

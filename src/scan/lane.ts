@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Rng } from '../core/random.js';
 import { systemRng } from '../core/random.js';
-import type { Resolver } from '../dns/resolver.js';
+import type { DnsOutcome, Resolver } from '../dns/resolver.js';
 import type { ExchangeFacts, MailRoute } from '../mx/route.js';
 import { askCounting, exchangeFacts, routeFromMx } from '../mx/route.js';
 
@@ -39,6 +39,11 @@ interface Loading {
 export interface RouteLane {
   /** The route of one normalized domain; the domain's own MX question is never kept (it is asked once per scan). */
   route(domain: string): Promise<MailRoute>;
+  /**
+   * `route` with callbacks instead of a promise (a scan routes millions of domains): `done` gets the route, `fail`
+   * what `route` would reject with; exactly one is called, never before this returns.
+   */
+  routeThen(domain: string, done: (route: MailRoute) => void, fail: (err: unknown) => void): void;
   /** Address answers (A and AAAA: two per exchange) taken from the kept facts, over all routes so far. */
   readonly hits: number;
 }
@@ -78,7 +83,7 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
   };
 
   let hits = 0;
-  const route = (domain: string): Promise<MailRoute> => {
+  const routeThen = (domain: string, done: (route: MailRoute) => void, fail: (err: unknown) => void): void => {
     const start = performance.now();
     const counted = { queries: 0 };
     const ask = askCounting(resolver, counted);
@@ -100,13 +105,27 @@ export function createRouteLane(options: RouteLaneOptions): RouteLane {
         return f;
       });
     };
-    return resolver.resolve({ name: domain, type: 'MX' }).then((mx) => {
+    const question = { name: domain, type: 'MX' } as const;
+    const answered = (mx: DnsOutcome): void => {
       counted.queries += mx.attempts;
-      return routeFromMx(domain, mx, { ask, facts, rng, start, counted });
-    });
+      let made: MailRoute | Promise<MailRoute>;
+      try {
+        made = routeFromMx(domain, mx, { ask, facts, rng, start, counted });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (made instanceof Promise) made.then(done, fail);
+      else done(made);
+    };
+    if (resolver.resolveThen) resolver.resolveThen(question, answered, fail);
+    else resolver.resolve(question).then(answered, fail);
   };
+  const route = (domain: string): Promise<MailRoute> =>
+    new Promise((resolve, reject) => routeThen(domain, resolve, reject));
   return {
     route,
+    routeThen,
     get hits() {
       return hits;
     },

@@ -49,6 +49,15 @@ export interface ScanOptions extends ScanDriverOptions {
 export interface ScanWork<R> {
   /** The work for one domain: a fresh object, which the driver completes in place with `input`, `line`, `error`. */
   run(domain: string): Promise<Omit<R, 'input' | 'line' | 'error'>>;
+  /**
+   * `run` with callbacks instead of a promise, used instead of it when given (a scan runs millions): exactly one
+   * of `done` and `fail` is called, never before this returns.
+   */
+  runThen?(
+    domain: string,
+    done: (result: Omit<R, 'input' | 'line' | 'error'>) => void,
+    fail: (err: unknown) => void,
+  ): void;
   /** The record of an invalid line or of a domain whose work threw an MxError. */
   failed(source: ScanInput, error: string, elapsedMs: number): R;
 }
@@ -76,6 +85,7 @@ export function scanDomainBatches(
     options.lane ?? createRouteLane({ resolver: options.resolver, ...(options.rng ? { rng: options.rng } : {}) });
   return scanLineBatches(lines, options, {
     run: (domain) => lane.route(domain),
+    runThen: (domain, done, fail) => lane.routeThen(domain, done, fail),
     failed: (source, error, elapsedMs) => errorRecord(source, error, elapsedMs),
   });
 }
@@ -137,27 +147,27 @@ async function* drive<R>(
   const start = (input: ScanInput & { domain: string }): void => {
     const begun = performance.now();
     inflight++;
+    // The result is the work's own fresh object: completed in place rather than copied (a scan makes millions),
+    // field by field (no object made to copy them from).
+    const done = (result: Omit<R, 'input' | 'line' | 'error'>): void => {
+      const record = result as Omit<R, 'input' | 'line' | 'error'> &
+        Pick<ScanInput, 'input' | 'line'> & { error: null };
+      record.input = input.input;
+      record.line = input.line;
+      record.error = null;
+      finished.push(record as R);
+      inflight--;
+      wake?.();
+    };
+    const fail = (err: unknown): void => {
+      inflight--;
+      if (isMxError(err)) finished.push(work.failed(input, err.message, Math.round(performance.now() - begun)));
+      else failure ??= { error: err };
+      wake?.();
+    };
     // The stop signal is not passed down: a graceful stop lets the work in flight finish.
-    work.run(input.domain).then(
-      (result) => {
-        // The result is the work's own fresh object: completed in place rather than copied (a scan makes millions),
-        // field by field (no object made to copy them from).
-        const record = result as Omit<R, 'input' | 'line' | 'error'> &
-          Pick<ScanInput, 'input' | 'line'> & { error: null };
-        record.input = input.input;
-        record.line = input.line;
-        record.error = null;
-        finished.push(record as R);
-        inflight--;
-        wake?.();
-      },
-      (err: unknown) => {
-        inflight--;
-        if (isMxError(err)) finished.push(work.failed(input, err.message, Math.round(performance.now() - begun)));
-        else failure ??= { error: err };
-        wake?.();
-      },
-    );
+    if (work.runThen) work.runThen(input.domain, done, fail);
+    else work.run(input.domain).then(done, fail);
   };
 
   let exhausted = false;

@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { seededRng } from '../../src/core/random.js';
 import type { Resolver } from '../../src/dns/resolver.js';
 import { createResolver } from '../../src/dns/resolver.js';
+import { UdpPool } from '../../src/dns/transport/pool.js';
+import { TcpPool } from '../../src/dns/transport/tcp-pool.js';
 import type { Lab } from '../../src/lab/index.js';
 import { startLab } from '../../src/lab/index.js';
 import type { MailRoute } from '../../src/mx/route.js';
@@ -52,42 +54,60 @@ describe('scan routes (scan/lane) against resolveRoute, over the lab', () => {
     await lab?.close();
   });
 
-  it('gives every domain the route resolveRoute gives, twice over, and JSON lines equal to JSON.stringify', async () => {
-    assert.ok(names.length >= 20, `the zone has ${names.length} names`);
-    const expectedRng = seededRng(5);
-    const expected: unknown[] = [];
-    for (let pass = 0; pass < 2; pass++) {
-      for (const name of names)
-        expected.push(essence(await resolveRoute(name, { resolver: resolver(), rng: expectedRng })));
-    }
-    // Concurrency 1: the domains draw from the generator in the same order as above.
-    const records: ScanRecord[] = [];
-    for await (const r of scanDomains([...names, ...names], {
-      resolver: resolver(),
-      rng: seededRng(5),
-      concurrency: 1,
-    })) {
-      records.push(r);
-    }
-    assert.equal(records.length, expected.length);
-    let plainLines = 0;
-    records.forEach((r, i) => {
-      assert.deepEqual(essence(r), expected[i], `${r.domain} (pass ${i < names.length ? 1 : 2})`);
-      assert.equal(renderScanJsonl(r), JSON.stringify(r) + '\n', `${r.domain}: JSON line`);
-      // The bytes written straight into the output for a plain route are the same line.
-      const buf = Buffer.alloc(8192);
-      const end = writeScanJsonl(r, buf, 0);
-      if (end >= 0) {
-        plainLines++;
-        assert.equal(buf.toString('utf8', 0, end), JSON.stringify(r) + '\n', `${r.domain}: JSON line as bytes`);
+  // Without a pool each question goes through its own socket and promise; over a shared pool the scan takes the
+  // callback path (`routeThen`, `resolveThen`, `exchangeThen`) end to end, which must give the same routes.
+  for (const transport of ['own sockets', 'a UDP pool', 'a TCP pool'] as const) {
+    it(`gives every domain the route resolveRoute gives, twice over, and JSON lines equal to JSON.stringify (${transport})`, async () => {
+      assert.ok(names.length >= 20, `the zone has ${names.length} names`);
+      const expectedRng = seededRng(5);
+      const expected: unknown[] = [];
+      for (let pass = 0; pass < 2; pass++) {
+        for (const name of names)
+          expected.push(essence(await resolveRoute(name, { resolver: resolver(), rng: expectedRng })));
+      }
+      // Concurrency 1: the domains draw from the generator in the same order as above.
+      const records: ScanRecord[] = [];
+      const pool = transport === 'a UDP pool' ? new UdpPool() : transport === 'a TCP pool' ? new TcpPool() : undefined;
+      const scanning = createResolver({
+        servers: [lab.dns],
+        timeoutMs: 1000,
+        recursionDesired: false,
+        cacheable: (q) => q.type !== 'MX',
+        join: (q) => q.type !== 'MX',
+        ...(pool ? { pool } : {}),
+      });
+      for await (const r of scanDomains([...names, ...names], {
+        resolver: scanning,
+        rng: seededRng(5),
+        concurrency: 1,
+      })) {
+        records.push(r);
+      }
+      assert.equal(records.length, expected.length);
+      let plainLines = 0;
+      records.forEach((r, i) => {
+        assert.deepEqual(essence(r), expected[i], `${r.domain} (pass ${i < names.length ? 1 : 2})`);
+        assert.equal(renderScanJsonl(r), JSON.stringify(r) + '\n', `${r.domain}: JSON line`);
+        // The bytes written straight into the output for a plain route are the same line.
+        const buf = Buffer.alloc(8192);
+        const end = writeScanJsonl(r, buf, 0);
+        if (end >= 0) {
+          plainLines++;
+          assert.equal(buf.toString('utf8', 0, end), JSON.stringify(r) + '\n', `${r.domain}: JSON line as bytes`);
+        }
+      });
+      const outcomes = new Set(records.map((r) => r.outcome));
+      for (const o of ['deliverable', 'null-mx', 'no-mail-route', 'no-domain']) assert.ok(outcomes.has(o as never), o);
+      assert.ok(records.some((r) => r.implicit));
+      assert.ok(records.some((r) => r.warnings.length > 0));
+      assert.ok(plainLines > 0, 'some routes are written as bytes');
+      if (pool) {
+        assert.ok(pool.stats.sent >= names.length, `${pool.stats.sent} queries went through the pool`);
+        assert.equal(pool.stats.inflight, 0);
+        await pool.close();
       }
     });
-    const outcomes = new Set(records.map((r) => r.outcome));
-    for (const o of ['deliverable', 'null-mx', 'no-mail-route', 'no-domain']) assert.ok(outcomes.has(o as never), o);
-    assert.ok(records.some((r) => r.implicit));
-    assert.ok(records.some((r) => r.warnings.length > 0));
-    assert.ok(plainLines > 0, 'some routes are written as bytes');
-  });
+  }
 
   it('asks each exchange once while its facts hold, again once they expire, and bounds the table', async () => {
     const base = resolver();

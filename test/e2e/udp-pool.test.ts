@@ -383,6 +383,53 @@ describe('server health over the wire', () => {
 
 describe('limits shared by the UDP and TCP pools', () => {
   for (const Pool of [UdpPool, TcpPool]) {
+    it(`${Pool.name}: exchangeThen calls back once, never before it returns, as exchange settles`, async () => {
+      const s = await server((q) => [reply(q, [addressOf(q)])]);
+      const p = new Pool({ maxInflight: 2 });
+      pools.push(p);
+      type Call = { how: 'done' | 'fail'; value: unknown; returned: boolean };
+      const then = (req: Parameters<typeof p.exchangeThen>[0]): Promise<Call> =>
+        new Promise((resolve) => {
+          let returned = false;
+          p.exchangeThen(
+            req,
+            (value) => resolve({ how: 'done', value, returned }),
+            (value) => resolve({ how: 'fail', value, returned }),
+          );
+          returned = true;
+        });
+      // Three at once over a limit of two: the third waits in line and is answered too.
+      const calls = await Promise.all(
+        [1, 2, 3].map((n) => then(request(s, { name: `h${n}.example.test`, type: 'A' }))),
+      );
+      calls.forEach((c, i) => {
+        assert.equal(c.how, 'done');
+        assert.ok(c.returned, 'called back after returning');
+        const o = c.value as { kind: string; response?: { answers: { data: unknown }[] } };
+        assert.equal(o.kind, 'response');
+        assert.deepEqual(
+          o.response!.answers.map((a) => a.data),
+          [`127.9.0.${i + 1}`],
+        );
+      });
+      const refused = await then({
+        ...request(s, { name: 'h4.example.test', type: 'A' }),
+        server: { host: '127.0.0.1', port: 70000 },
+      });
+      assert.equal(refused.how, 'done');
+      assert.ok(refused.returned, 'a refused server is reported after returning too');
+      assert.match((refused.value as { error: string }).error, /port/i);
+      const aborted = await then(
+        request(s, { name: 'h5.example.test', type: 'A' }, 2000, AbortSignal.abort(new Error('stop'))),
+      );
+      assert.equal(aborted.how, 'fail');
+      assert.equal((aborted.value as Error).message, 'stop');
+      await p.close();
+      const closed = await then(request(s, { name: 'h6.example.test', type: 'A' }));
+      assert.equal(closed.how, 'fail');
+      assert.ok(isMxError(closed.value) && closed.value.code === 'MX_CLOSED');
+      assert.equal(p.stats.inflight, 0);
+    });
     it(`${Pool.name}: a queued question the socket layer refuses gives its room to the next in line`, async () => {
       const refusing = { host: '127.0.0.1', port: await freePort() }; // nothing listens there
       const p = new Pool({ maxInflight: 1 });

@@ -86,6 +86,12 @@ export interface ExchangePool {
   readonly transport: Transport;
   readonly stats: BulkStats;
   exchange(req: ExchangeRequest): Promise<ExchangeOutcome>;
+  /**
+   * `exchange` with callbacks instead of a promise, for hot paths (a scan sends millions of queries): `done` gets
+   * the outcome, `fail` what `exchange` would reject with. Exactly one of them is called, never before this
+   * returns.
+   */
+  exchangeThen(req: ExchangeRequest, done: (o: ExchangeOutcome) => void, fail: (e: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -215,6 +221,19 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
     return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
   }
 
+  exchangeThen(req: ExchangeRequest, done: (o: ExchangeOutcome) => void, fail: (e: unknown) => void): void {
+    if (
+      req.signal?.aborted ||
+      this.closed ||
+      this.waitingHead < this.waiting.length ||
+      this.counters.inflight + this.admitted >= this.maxInflight
+    ) {
+      this.exchange(req).then(done, fail);
+      return;
+    }
+    this.send(req, done, fail);
+  }
+
   /** Closes the pool; queries still in flight end as network failures, queued ones are refused. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -266,8 +285,9 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
       channel = this.channelFor(req);
     } catch (err) {
       // A server the socket layer refuses outright (a port out of range from a library caller). Its room
-      // under the limit was never taken: the next in line may have it.
-      resolve({ kind: 'network', transport: this.transport, error: (err as Error).message, elapsedMs: 0, dropped: [] });
+      // under the limit was never taken: the next in line may have it. Settled in a later step, as a reply would be.
+      const error = (err as Error).message;
+      queueMicrotask(() => resolve({ kind: 'network', transport: this.transport, error, elapsedMs: 0, dropped: [] }));
       this.admit();
       return;
     }
