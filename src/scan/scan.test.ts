@@ -5,6 +5,8 @@ import type { ScanRecord } from './record.js';
 import { scanDomains } from './scan.js';
 
 /** Resolves NXDOMAIN to everything after 1–4 turns of the event loop (by the name's length). */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const fakeResolver = () => nxdomainResolver((name) => 1 + (name.length % 4));
 
 async function collect(it: AsyncIterable<ScanRecord>): Promise<ScanRecord[]> {
@@ -73,6 +75,40 @@ describe('scanDomains', () => {
     assert.ok(records.length >= 10 && records.length <= 15, `got ${records.length}`);
     assert.equal(state.inflight, 0);
     assert.equal(new Set(records.map((r) => r.line)).size, records.length);
+  });
+
+  it('hands out the records of the domains in flight while the input waits, and stops while it waits', async () => {
+    const { resolver, state } = fakeResolver();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* lines() {
+      yield* ['a.test', 'b.test', 'c.test'];
+      await gate; // the next chunk of a queue worker, a pipe nobody writes to yet
+      yield* ['d.test', 'e.test'];
+    }
+    const controller = new AbortController();
+    const records = scanDomains(lines(), { resolver, concurrency: 10, signal: controller.signal });
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const next = await Promise.race([records.next(), sleep(2000).then(() => null)]);
+      assert.ok(next && next.done !== true, `record ${i + 1} came while the input waited`);
+      seen.push(next.value.domain!);
+    }
+    assert.deepEqual(seen.sort(), ['a.test', 'b.test', 'c.test']);
+    release();
+    for (let i = 0; i < 2; i++) seen.push((await records.next()).value!.domain!);
+    assert.deepEqual(seen.slice(3).sort(), ['d.test', 'e.test']);
+
+    // Stopped while the input waits (and nothing is in flight): the scan ends at once.
+    async function* stalled() {
+      yield 'f.test';
+      await new Promise(() => undefined);
+    }
+    const stopping = scanDomains(stalled(), { resolver, concurrency: 10, signal: controller.signal });
+    assert.equal((await stopping.next()).value!.domain, 'f.test');
+    controller.abort();
+    assert.equal((await Promise.race([stopping.next(), sleep(2000).then(() => null)]))?.done, true);
+    assert.equal(state.inflight, 0);
   });
 
   it('reads a CSV column', async () => {

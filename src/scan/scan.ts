@@ -13,7 +13,7 @@ import type { Resolver } from '../dns/resolver.js';
 import type { RouteLane } from './lane.js';
 import { createRouteLane } from './lane.js';
 import type { InputParserOptions, ScanInput } from './input.js';
-import type { ScanLines, ScanReader } from './reader.js';
+import type { ScanLines, ScanRead, ScanReader } from './reader.js';
 import { createScanReader } from './reader.js';
 import type { TokenBucketOptions } from './rate-limit.js';
 import { createTokenBucket } from './rate-limit.js';
@@ -143,6 +143,10 @@ async function* drive<R>(
   let finished: R[] = [];
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
+  // A failure set by a callback (a bug below the work, a broken input) ends the scan at the next turn of its loop.
+  const rethrow = (): void => {
+    if (failure) throw failure.error;
+  };
 
   const start = (input: ScanInput & { domain: string }): void => {
     const begun = performance.now();
@@ -170,11 +174,40 @@ async function* drive<R>(
     else work.run(input.domain).then(done, fail);
   };
 
+  // The input is read while records are handed out: a read that has to wait (the next chunk of a queue worker, a
+  // slow pipe) does not hold back the records of the domains in flight, and a domain that is slow to finish does
+  // not hold back the input. At most one read is pending, and its line is taken before any other.
+  let reading = false;
+  let read: ScanRead | null = null;
+  const readNext = (): void => {
+    reading = true;
+    reader.next().then(
+      (result) => {
+        reading = false;
+        read = result;
+        wake?.();
+      },
+      (err: unknown) => {
+        reading = false;
+        failure ??= { error: err };
+        wake?.();
+      },
+    );
+  };
+
   let exhausted = false;
   try {
     for (;;) {
+      rethrow();
       while (!exhausted && !stopped() && inflight + finished.length < concurrency) {
-        const next = reader.take() ?? (await reader.next());
+        // Set by a callback: read through a cast, as TypeScript takes it for still null here.
+        let next = read as ScanRead | null;
+        read = null;
+        next ??= reading ? null : reader.take();
+        if (next === null) {
+          if (!reading) readNext();
+          break;
+        }
         if (next.kind === 'stopped') break;
         if (next.kind === 'end') {
           exhausted = true;
@@ -195,16 +228,14 @@ async function* drive<R>(
         }
         start(parsed);
       }
-      // Set by a callback: read through a cast, as TypeScript takes it for still null here.
-      const failed = failure as { error: unknown } | null;
-      if (failed) throw failed.error;
+      rethrow();
       if (finished.length > 0) {
         const batch = finished;
         finished = [];
         yield batch;
         continue;
       }
-      if (inflight === 0) return;
+      if (inflight === 0 && (exhausted || stopped())) return;
       await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
     }

@@ -63,6 +63,25 @@ describe('createDomainPool', () => {
     assert.equal(new Set(state.asked.filter((n) => n.endsWith('.test'))).size, 65);
   });
 
+  it('starts a chunk that comes while the one before still has a slow domain in flight', async () => {
+    // `slow…` names take 400 turns of the event loop, the others 1 to 3.
+    const { resolver, state } = nxdomainResolver((name) => (name.startsWith('slow') ? 400 : 1 + (name.length % 3)));
+    const pool = createDomainPool({ resolver, concurrency: 4 });
+    const order: string[] = [];
+    const first = pool.run([{ line: 1, input: 'slow.test', domain: 'slow.test' }, ...items(2, 5, 'a')], {
+      onRecord: (r) => order.push(r.domain!),
+    });
+    // The next chunk comes once the first has only its slow domain left.
+    while (order.length < 5) await new Promise((r) => setImmediate(r));
+    const second = pool.run(items(100, 12, 'b'), { onRecord: (r) => order.push(r.domain!) });
+    const settled: string[] = [];
+    await Promise.all([first.then(() => settled.push('first')), second.then(() => settled.push('second'))]);
+    assert.deepEqual(settled, ['second', 'first'], 'the second chunk did not wait for the first one’s slow domain');
+    assert.equal(order.at(-1), 'slow.test');
+    assert.equal(order.length, 18);
+    assert.ok(state.maxInflight <= 4);
+  });
+
   it('a cancelled chunk settles at once; its domains not yet started are never asked', async () => {
     const { resolver, state } = fakeResolver(20);
     const pool = createDomainPool({ resolver, concurrency: 2 });

@@ -13,6 +13,7 @@ import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
 import { createRouteLane } from '../lane.js';
 import { scanDomains } from '../scan.js';
+import type { LineBatches } from '../lines.js';
 import type { ChunkItem } from './protocol.js';
 
 export interface DomainPoolOptions {
@@ -41,8 +42,11 @@ export interface DomainPool<R = ScanRecord> {
 
 /** What a pool does with the domains of a pass, and the record of a line it produced none for. */
 interface PoolWork<R> {
-  /** Scans the domains of `feed`, numbering them from 1 in the order pulled. */
-  scan(feed: Iterable<string>, concurrency: number): AsyncIterable<R>;
+  /**
+   * Scans the domains of `feed`, numbering them from 1 in the order they come, and asking `skip` of each when its
+   * turn to start comes (true: it is passed over).
+   */
+  scan(feed: LineBatches, concurrency: number, skip: (line: number) => boolean): AsyncIterable<R>;
   failed(item: ChunkItem, error: string): R;
 }
 
@@ -73,7 +77,7 @@ export function createDomainPool(options: DomainPoolOptions): DomainPool {
   // One lane for the life of the process: the exchanges' facts outlast each pass.
   const lane = createRouteLane({ resolver: options.resolver, ...(options.rng ? { rng: options.rng } : {}) });
   return createPool(options.concurrency, {
-    scan: (feed, concurrency) => scanDomains(feed, { resolver: options.resolver, concurrency, lane }),
+    scan: (feed, concurrency, skip) => scanDomains(feed, { resolver: options.resolver, concurrency, lane, skip }),
     failed: (item, error) => errorRecord(item, error),
   });
 }
@@ -89,7 +93,7 @@ export function createCheckPool(
   const check = { check: options.check, smtpConcurrency: options.smtpConcurrency ?? 8 };
   return createPool(options.concurrency, {
     // One SMTP limiter per pass: passes follow one another, so the limit holds.
-    scan: (feed, concurrency) => scanChecks(feed, { ...check, concurrency }),
+    scan: (feed, concurrency, skip) => scanChecks(feed, { ...check, concurrency, skip }),
     failed: (item, error) => checkErrorRecord(item, error),
   });
 }
@@ -120,35 +124,56 @@ function createPool<R extends { line: number; input: string }>(
     task.settle('cancelled');
   };
 
-  // One `scanDomains` pass over the waiting domains; it ends when none are left, and the next chunk to arrive
-  // starts a new pass. The feed is synchronous, so scanDomains never blocks on it: a pass cannot hold back
-  // finished records while waiting for more input.
+  /** Wakes a pass's feed waiting for domains: more came, or the pass has nothing left in flight. */
+  let nudge: (() => void) | null = null;
+
+  // One pass of the scan over the waiting domains: it takes each chunk as it comes, while the domains of the
+  // chunks before are still in flight, so the window stays full across chunk boundaries (the slow tail of one
+  // chunk overlaps the start of the next). It ends once nothing is waiting and nothing is in flight; the next
+  // chunk to arrive starts a new one.
   async function drive(): Promise<void> {
     driving = true;
     try {
       while (waiting.length > 0) {
-        const pass: Entry<R>[] = [];
-        const got: boolean[] = [];
-        const feed = function* (): Generator<string> {
-          while (waiting.length > 0) {
-            const entry = waiting.shift()!;
-            if (entry.task.settled || entry.task.draining) continue; // its remaining domains are dropped
-            entry.task.started++;
-            pass.push(entry);
-            yield entry.item.domain;
+        // The domains handed to this pass by its line number, until their records come (or they are passed over).
+        const fed = new Map<number, Entry<R>>();
+        let lines = 0;
+        async function* batches(): AsyncGenerator<string[]> {
+          for (;;) {
+            if (waiting.length > 0) {
+              const batch = waiting.splice(0, waiting.length);
+              for (const entry of batch) fed.set(++lines, entry);
+              yield batch.map((entry) => entry.item.domain);
+              continue;
+            }
+            if (fed.size === 0) return;
+            await new Promise<void>((resolve) => (nudge = resolve));
+            nudge = null;
           }
+        }
+        // Asked as each domain's turn to start comes: a cancelled or draining chunk's domains are dropped there.
+        const skip = (line: number): boolean => {
+          const entry = fed.get(line);
+          if (!entry) return true;
+          if (entry.task.settled || entry.task.draining) {
+            fed.delete(line);
+            if (fed.size === 0) nudge?.();
+            return true;
+          }
+          entry.task.started++;
+          return false;
         };
         try {
-          // The scan numbers the lines it pulls from 1: a record's line is its entry's index in `pass` + 1.
-          for await (const record of work.scan(feed(), concurrency)) {
-            const entry = pass[record.line - 1];
-            if (!entry || got[record.line - 1]) continue;
-            got[record.line - 1] = true;
+          for await (const record of work.scan({ batches: batches() }, concurrency, skip)) {
+            const entry = fed.get(record.line);
+            if (!entry) continue;
+            fed.delete(record.line);
             deliver(entry, { ...record, line: entry.item.line, input: entry.item.input });
+            if (fed.size === 0) nudge?.();
           }
         } catch (err) {
           // A bug below (resolveRoute threw something other than an MxError): fail every chunk of this pass.
-          for (const entry of pass) {
+          for (const entry of fed.values()) {
             if (entry.task.settled) continue;
             entry.task.settled = true;
             entry.task.fail(err);
@@ -157,8 +182,8 @@ function createPool<R extends { line: number; input: string }>(
         }
         // Every domain fed yields a record (a normalized name is never blank or a comment); should one not,
         // its chunk still completes, with the line marked as not scanned.
-        for (const [i, entry] of pass.entries()) {
-          if (got[i] !== true) deliver(entry, work.failed(entry.item, 'the worker produced no record for this line'));
+        for (const entry of fed.values()) {
+          deliver(entry, work.failed(entry.item, 'the worker produced no record for this line'));
         }
       }
     } finally {
@@ -215,7 +240,8 @@ function createPool<R extends { line: number; input: string }>(
         }
         run.drain?.addEventListener('abort', onDrain, { once: true });
         for (const item of items) waiting.push({ item, task });
-        if (!driving) void drive();
+        if (driving) nudge?.();
+        else void drive();
       });
     },
   };
