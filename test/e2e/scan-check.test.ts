@@ -241,7 +241,19 @@ describe('Ctrl-C of a distributed audit against mail servers that never greet', 
     writeFileSync(slowInput, Array.from({ length: 60 }, () => 'example.com').join('\n') + '\n');
     const server = `${lab.dns.host}:${lab.dns.port}`;
     worker = await startWorker(
-      ['--server', server, '--smtp-port', String(lab.smtp!.port), '--timeout', '2', '--concurrency', '4'],
+      // Three chunks held at once: a stop must wait for every one of them (BullMQ lists active jobs two at a time).
+      [
+        '--server',
+        server,
+        '--smtp-port',
+        String(lab.smtp!.port),
+        '--timeout',
+        '2',
+        '--concurrency',
+        '4',
+        '--chunks',
+        '3',
+      ],
       redis,
     );
   });
@@ -257,16 +269,16 @@ describe('Ctrl-C of a distributed audit against mail servers that never greet', 
     const scan = startCli(['scan', slowInput, '--what', 'check', '--queue', redis.url, '--out', out], {
       timeoutMs: 90_000,
     });
-    for (let waited = 0; !/took chunk 2 of/.test(worker.stderr()); waited += 20) {
-      if (waited > 30_000) throw new Error(`the worker took no second chunk:\n${worker.stderr()}`);
+    for (let waited = 0; !/took chunk 3 of/.test(worker.stderr()); waited += 20) {
+      if (waited > 30_000) throw new Error(`the worker took no third chunk:\n${worker.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     scan.child.kill('SIGINT');
     const r = await scan.done;
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /To continue:\n {2}mxray .*--resume/);
-    // Both chunks held were stopped part-way: the domains started were handed in, the others left for --resume.
-    for (const chunk of [1, 2]) {
+    // Every chunk held was stopped part-way: the domains started were handed in, the others left for --resume.
+    for (const chunk of [1, 2, 3]) {
       const handedIn = new RegExp(
         `dropped chunk ${chunk} of scan \\w+: the scan was stopped; the domains in flight were handed in`,
       );
