@@ -14,6 +14,8 @@
  *    address set.
  * 4. Prints a table (domains/s, wall s, CPU s user+sys of the child, peak RSS, ratios vs the built-in
  *    resolver) and writes bench/results/scan-<date>.json.
+ * 5. Then runs the scan library pass after pass in one process (bench/warm-passes.ts): the first pass against
+ *    the last shows how much of a one-shot scan is the JavaScript engine warming up.
  * Also, when `dnsperf` is installed (Debian package `dnsperf`), measures Knot's raw MX capacity for a few
  * seconds first.
  *
@@ -24,6 +26,7 @@
  *          --mxray-cmd 'CMD ARGS' (run `CMD ARGS scan …` instead, e.g. 'mxray' or 'node /path/to/main.js')
  *          --keep (keep the temp dir)  --timeout-ms N / --tries N (both tools; default 2000 / 3)
  *          --runs N (3): runs of each tool, taking turns; each row is the run of median wall time
+ *          --warm-passes N (4; 0 leaves step 5 out)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -57,6 +60,8 @@ const MXRAY_MODE = opt('mxray', 'auto');
 const RUNS = Math.max(1, Math.floor(Number(opt('runs', '3'))) || 1);
 /** Any command line that takes `scan FILE --server … --concurrency N --out FILE` (e.g. an installed `mxray`). */
 const MXRAY_CMD = opt('mxray-cmd', '');
+/** Passes of the warm-process measurement (bench/warm-passes.ts); 0 leaves it out. */
+const WARM_PASSES = Math.max(0, Math.floor(Number(opt('warm-passes', '4'))) || 0);
 
 interface Measured {
   code: number | null;
@@ -511,6 +516,41 @@ async function benchScript(dir: string, name: string): Promise<string> {
   return file;
 }
 
+/** One pass of bench/warm-passes.ts: the whole scan again in the same process. */
+interface WarmPass {
+  ms: number;
+  domains: number;
+  bytes: number;
+}
+
+/**
+ * The scan library run pass after pass in one process (bench/warm-passes.ts): how much of a one-shot scan is the
+ * JavaScript engine warming up. Printed, and kept in the results; null when left out or not possible.
+ */
+async function warmPasses(
+  dir: string,
+  server: string,
+  domainsFile: string,
+): Promise<{ passes: WarmPass[]; startMs: number } | { skipped: string } | null> {
+  if (WARM_PASSES === 0) return null;
+  if (!existsSync(join(ROOT, 'dist/scan/scan.js'))) return { skipped: 'needs dist/ (npm run build)' };
+  const args = [await benchScript(dir, 'warm-passes'), '--root', ROOT, '--server', server];
+  args.push('--concurrency', String(CONCURRENCY), '--in', domainsFile, '--passes', String(WARM_PASSES));
+  say(`\nrunning: the scan library, ${WARM_PASSES} passes in one process (bench/warm-passes.ts)`);
+  const m = await measured('node', args, dir);
+  if (m.code !== 0) {
+    say(`warm passes: exit ${m.code}: ${(m.stdout + m.stderr).slice(-500)}`);
+    return { skipped: `exit ${m.code}` };
+  }
+  const result = JSON.parse(m.stdout.trim()) as { passes: WarmPass[]; startMs: number };
+  const rate = (p: WarmPass) => fmt(p.domains / (p.ms / 1000), 0);
+  say(
+    `warm passes (each the whole job again, new sockets, resolver and host table; Node started in ${result.startMs} ms):\n` +
+      result.passes.map((p, i) => `  pass ${i + 1}: ${fmt(p.ms / 1000, 2)} s, ${rate(p)} domains/s`).join('\n'),
+  );
+  return result;
+}
+
 async function dnsperf(port: number, dir: string, width: number): Promise<Record<string, unknown> | null> {
   if (DNSPERF_SECONDS <= 0) return { skipped: '--dnsperf-seconds 0' };
   if (spawnSync('dnsperf', ['-h'], { stdio: 'ignore' }).error) {
@@ -758,6 +798,8 @@ async function main(): Promise<void> {
       }
     }
 
+    const warm = await warmPasses(dir, server, world.domainsFile);
+
     const stamp = new Date()
       .toISOString()
       .replace(/[:.]/g, '-')
@@ -794,6 +836,7 @@ async function main(): Promise<void> {
           },
           knot: { version: knotVersion, udpWorkers: 1, loadS: knotLoadS, dnsperf: perf },
           rows,
+          warmPasses: warm,
           pairwiseDisagreements: agreement,
         },
         (k, v: unknown) => (k === 'wrongMap' ? undefined : v),
