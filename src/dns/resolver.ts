@@ -187,13 +187,23 @@ export function createResolver(options: ResolverOptions): Resolver {
     const req = { server, question, id, bytes, timeoutMs, signal };
     const then = (first: ExchangeOutcome): void => {
       if (first.kind === 'response' && first.response.flags.tc && first.transport === 'udp') {
-        overTcp(req, first).then((outcome) => done(settle(index, question, outcome)), fail);
+        overTcp(req, first)
+          .then((outcome) => settle(index, question, outcome))
+          .then(done, fail);
         return;
       }
-      done(settle(index, question, first));
+      // Called from a socket's handler: what goes wrong here goes to `fail`, not into the handler.
+      let settled: ExchangeOutcome;
+      try {
+        settled = settle(index, question, first);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      done(settled);
     };
-    if (pool) pool.exchangeThen(req, then, fail);
-    else (options.tcp ? exchangeTcp(req) : exchangeUdp(req)).then(then, fail);
+    if (pool?.exchangeThen) pool.exchangeThen(req, then, fail);
+    else (pool ? pool.exchange(req) : options.tcp ? exchangeTcp(req) : exchangeUdp(req)).then(then, fail);
   }
 
   /** RFC 7766 §5: a truncated UDP reply is retried over TCP, at the same server, with a fresh ID. */
@@ -360,7 +370,13 @@ export function createResolver(options: ResolverOptions): Resolver {
       call.signal,
       (out) => {
         if (out.kind === 'response') {
-          const outcome = plainOutcome(question, out.response);
+          let outcome: DnsOutcome | null;
+          try {
+            outcome = plainOutcome(question, out.response);
+          } catch (err) {
+            fail(err);
+            return;
+          }
           if (outcome) {
             outcome.server = serverNames[index]!;
             outcome.transport = out.transport;

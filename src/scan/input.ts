@@ -44,6 +44,11 @@ export function splitCsvLine(text: string): string[] {
   return fields;
 }
 
+/** Whether a line carries no domain at all (blank, or a `#` comment): it is skipped without a record. */
+export function carriesNoDomain(text: string): boolean {
+  return text.trim() === '' || text.trimStart().startsWith('#');
+}
+
 /**
  * Returns a parser for successive input lines (1-based line numbers). It returns null for lines that carry no
  * domain (blank, `#` comment, the CSV header). Throws MxError MX_INVALID_ARGUMENT when the CSV header lacks
@@ -69,7 +74,7 @@ export function createInputParser(options: InputParserOptions = {}): (text: stri
       columnIndex = index;
       return null;
     }
-    if (text.trim() === '' || text.trimStart().startsWith('#')) return null;
+    if (carriesNoDomain(text)) return null;
     let value = text;
     if (columnIndex !== null) {
       const field = splitCsvLine(text)[columnIndex];

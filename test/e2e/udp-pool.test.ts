@@ -15,6 +15,7 @@ import { createResolver } from '../../src/dns/resolver.js';
 import { nativeDatagramIo } from '../../src/dns/transport/datagram.js';
 import { UdpPool } from '../../src/dns/transport/pool.js';
 import { TcpPool } from '../../src/dns/transport/tcp-pool.js';
+import type { ExchangePool } from '../../src/dns/transport/bulk.js';
 import type { DnsQuestion } from '../../src/dns/types.js';
 import type { ScriptedDns } from '../helpers/scripted-dns.js';
 import { reply, runToExit, startScriptedDns } from '../helpers/scripted-dns.js';
@@ -383,6 +384,22 @@ describe('server health over the wire', () => {
 
 describe('limits shared by the UDP and TCP pools', () => {
   for (const Pool of [UdpPool, TcpPool]) {
+    it(`${Pool.name}: a resolver asks through a pool that has only exchange (no exchangeThen)`, async () => {
+      const s = await server((q) => [reply(q, [addressOf(q)])]);
+      const real = new Pool();
+      pools.push(real);
+      const plain: ExchangePool = {
+        transport: real.transport,
+        stats: real.stats,
+        exchange: (req) => real.exchange(req),
+        close: () => real.close(),
+      };
+      const resolver = createResolver({ servers: [{ host: s.host, port: s.port }], pool: plain });
+      const o = await resolver.resolve({ name: 'h7.example.test', type: 'A' });
+      assert.equal(o.kind, 'answer');
+      assert.deepEqual(o.kind === 'answer' && o.records.map((r) => r.data), ['127.9.0.7']);
+    });
+
     it(`${Pool.name}: exchangeThen calls back once, never before it returns, as exchange settles`, async () => {
       const s = await server((q) => [reply(q, [addressOf(q)])]);
       const p = new Pool({ maxInflight: 2 });

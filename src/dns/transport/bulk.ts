@@ -89,9 +89,9 @@ export interface ExchangePool {
   /**
    * `exchange` with callbacks instead of a promise, for hot paths (a scan sends millions of queries): `done` gets
    * the outcome, `fail` what `exchange` would reject with. Exactly one of them is called, never before this
-   * returns.
+   * returns. Optional: a resolver uses `exchange` where a pool has no `exchangeThen`.
    */
-  exchangeThen(req: ExchangeRequest, done: (o: ExchangeOutcome) => void, fail: (e: unknown) => void): void;
+  exchangeThen?(req: ExchangeRequest, done: (o: ExchangeOutcome) => void, fail: (e: unknown) => void): void;
   close(): Promise<void>;
 }
 

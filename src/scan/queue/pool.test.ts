@@ -5,6 +5,8 @@ import type { ScanRecord } from '../record.js';
 import { createDomainPool } from './pool.js';
 import type { ChunkItem } from './protocol.js';
 
+const sleep = (ms: number) => new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), ms));
+
 /** Resolves NXDOMAIN after `turns` to `turns + 2` turns of the event loop (by the name's length). */
 const fakeResolver = (turns = 3) => nxdomainResolver((name) => turns + (name.length % 3));
 
@@ -125,6 +127,47 @@ describe('createDomainPool', () => {
       await pool.run(items(1, 2, 'late'), { onRecord: () => assert.fail('no record'), drain: drain.signal }),
       'cancelled',
     );
+  });
+
+  it('a chunk item that carries no domain (blank, a comment) gets a failed record; its chunk completes', async () => {
+    const { resolver } = fakeResolver();
+    const pool = createDomainPool({ resolver, concurrency: 4 });
+    for (const bad of ['#comment.test', '   ']) {
+      const records: ScanRecord[] = [];
+      const chunk = [
+        { line: 1, input: 'a.test', domain: 'a.test' },
+        { line: 2, input: bad, domain: bad },
+      ];
+      const result = await Promise.race([pool.run(chunk, { onRecord: (r) => records.push(r) }), sleep(3000)]);
+      assert.equal(result, 'done', JSON.stringify(bad));
+      assert.deepEqual(records.map((r) => `${r.line} ${r.outcome} ${r.error}`).sort(), [
+        '1 no-domain null',
+        '2 null not a domain name',
+      ]);
+    }
+  });
+
+  it('chunks that come after a pass failed (a bug below the route) are all answered', async () => {
+    const { resolver } = fakeResolver();
+    const resolve = resolver.resolve.bind(resolver);
+    resolver.resolve = async (question, call) => {
+      if (question.name !== 'bug.test') return resolve(question, call);
+      await new Promise((r) => setImmediate(r));
+      throw new TypeError('a bug below the route');
+    };
+    const pool = createDomainPool({ resolver, concurrency: 4 });
+    // The failing pass's feed is left waiting for more: it must not take the next chunks.
+    const failed = pool.run([{ line: 1, input: 'bug.test', domain: 'bug.test' }, ...items(2, 1, 'f')], {
+      onRecord: () => undefined,
+    });
+    await assert.rejects(failed, /a bug below the route/);
+    const got = { b: [] as ScanRecord[], c: [] as ScanRecord[] };
+    const b = pool.run(items(100, 20, 'b'), { onRecord: (r) => got.b.push(r) });
+    await new Promise((r) => setImmediate(r));
+    const c = pool.run(items(200, 5, 'c'), { onRecord: (r) => got.c.push(r) });
+    assert.deepEqual(await Promise.race([Promise.all([b, c]), sleep(3000)]), ['done', 'done']);
+    assert.equal(got.b.length, 20);
+    assert.equal(got.c.length, 5);
   });
 
   it('an empty chunk is done at once', async () => {

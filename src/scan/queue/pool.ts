@@ -11,6 +11,7 @@ import type { ScanCheckOptions, ScanCheckRecord } from '../check.js';
 import { checkErrorRecord, scanChecks } from '../check.js';
 import type { ScanRecord } from '../record.js';
 import { errorRecord } from '../record.js';
+import { carriesNoDomain } from '../input.js';
 import { createRouteLane } from '../lane.js';
 import { scanDomains } from '../scan.js';
 import type { LineBatches } from '../lines.js';
@@ -124,8 +125,8 @@ function createPool<R extends { line: number; input: string }>(
     task.settle('cancelled');
   };
 
-  /** Wakes a pass's feed waiting for domains: more came, or the pass has nothing left in flight. */
-  let nudge: (() => void) | null = null;
+  /** Wakes the feed of the pass under way when it waits for domains (more came); null between passes. */
+  let wakeFeed: (() => void) | null = null;
 
   // One pass of the scan over the waiting domains: it takes each chunk as it comes, while the domains of the
   // chunks before are still in flight, so the window stays full across chunk boundaries (the slow tail of one
@@ -138,8 +139,21 @@ function createPool<R extends { line: number; input: string }>(
         // The domains handed to this pass by its line number, until their records come (or they are passed over).
         const fed = new Map<number, Entry<R>>();
         let lines = 0;
+        // This pass's own waker and end: a pass that failed leaves its feed behind, which must never take the
+        // domains of a later pass.
+        let closed = false;
+        let waiter: (() => void) | null = null;
+        const wake = (): void => {
+          const w = waiter;
+          waiter = null;
+          w?.();
+        };
+        const settledAll = (): void => {
+          if (fed.size === 0) wake();
+        };
         async function* batches(): AsyncGenerator<string[]> {
           for (;;) {
+            if (closed) return;
             if (waiting.length > 0) {
               const batch = waiting.splice(0, waiting.length);
               for (const entry of batch) fed.set(++lines, entry);
@@ -147,41 +161,51 @@ function createPool<R extends { line: number; input: string }>(
               continue;
             }
             if (fed.size === 0) return;
-            await new Promise<void>((resolve) => (nudge = resolve));
-            nudge = null;
+            await new Promise<void>((resolve) => (waiter = resolve));
           }
         }
+        const feed: LineBatches = {
+          batches: batches(),
+          close: () => {
+            closed = true;
+            wake();
+          },
+        };
+        wakeFeed = wake;
         // Asked as each domain's turn to start comes: a cancelled or draining chunk's domains are dropped there.
         const skip = (line: number): boolean => {
           const entry = fed.get(line);
           if (!entry) return true;
           if (entry.task.settled || entry.task.draining) {
             fed.delete(line);
-            if (fed.size === 0) nudge?.();
+            settledAll();
             return true;
           }
           entry.task.started++;
           return false;
         };
         try {
-          for await (const record of work.scan({ batches: batches() }, concurrency, skip)) {
+          for await (const record of work.scan(feed, concurrency, skip)) {
             const entry = fed.get(record.line);
             if (!entry) continue;
             fed.delete(record.line);
             deliver(entry, { ...record, line: entry.item.line, input: entry.item.input });
-            if (fed.size === 0) nudge?.();
+            settledAll();
           }
         } catch (err) {
           // A bug below (resolveRoute threw something other than an MxError): fail every chunk of this pass.
+          feed.close?.();
           for (const entry of fed.values()) {
             if (entry.task.settled) continue;
             entry.task.settled = true;
             entry.task.fail(err);
           }
           continue;
+        } finally {
+          wakeFeed = null;
         }
-        // Every domain fed yields a record (a normalized name is never blank or a comment); should one not,
-        // its chunk still completes, with the line marked as not scanned.
+        // Every domain fed yields a record (`run` lets in no line that carries no domain); should one not, its
+        // chunk still completes, with the line marked as not scanned.
         for (const entry of fed.values()) {
           deliver(entry, work.failed(entry.item, 'the worker produced no record for this line'));
         }
@@ -239,8 +263,13 @@ function createPool<R extends { line: number; input: string }>(
           return;
         }
         run.drain?.addEventListener('abort', onDrain, { once: true });
-        for (const item of items) waiting.push({ item, task });
-        if (driving) nudge?.();
+        for (const item of items) {
+          // A line the scan would skip without a record (blank, a comment) would leave its chunk owed forever.
+          if (carriesNoDomain(item.domain)) deliver({ item, task }, work.failed(item, 'not a domain name'));
+          else waiting.push({ item, task });
+        }
+        if (task.settled) return;
+        if (driving) wakeFeed?.();
         else void drive();
       });
     },

@@ -46,6 +46,8 @@ describe('scan queue protocol', () => {
       [{ ...job, chunk: 0 }, /no valid chunk number/],
       [{ ...job, items: 'a.test' }, /no items/],
       [{ ...job, items: [{ line: 1, input: 'x', domain: '' }] }, /item 1 of chunk 2/],
+      [{ ...job, items: [{ line: 1, input: 'x', domain: '   ' }] }, /item 1 of chunk 2/],
+      [{ ...job, items: [{ line: 1, input: 'x', domain: '#comment.test' }] }, /item 1 of chunk 2/],
       [{ ...job, items: [{ line: 1.5, input: 'x', domain: 'x' }] }, /item 1 of chunk 2/],
     ];
     for (const [data, why] of cases) {

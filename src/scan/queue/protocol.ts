@@ -14,6 +14,7 @@
  */
 import type { ScanCheckRecord } from '../check-record.js';
 import type { ScanRecord } from '../record.js';
+import { carriesNoDomain } from '../input.js';
 
 /**
  * The version of the job and result shapes; bumped on any incompatible change. 2: a job says what to do with
@@ -154,7 +155,7 @@ export function parseChunkJob(data: unknown): { kind: 'ok'; job: ChunkJob } | { 
       !isPositiveInteger(it.line) ||
       typeof it.input !== 'string' ||
       typeof it.domain !== 'string' ||
-      it.domain === ''
+      carriesNoDomain(it.domain)
     ) {
       return { kind: 'invalid', reason: `item ${i + 1} of chunk ${d.chunk} is not {line, input, domain}` };
     }
