@@ -147,6 +147,22 @@ describe('createDomainPool', () => {
     }
   });
 
+  it('a drained chunk with a line that carries no domain still hands in every domain in flight', async () => {
+    const { resolver } = fakeResolver(20);
+    const pool = createDomainPool({ resolver, concurrency: 4 });
+    const drain = new AbortController();
+    const records: ScanRecord[] = [];
+    const chunk = [{ line: 1, input: '#note', domain: '#note' }, ...items(2, 3, 'd')];
+    const run = pool.run(chunk, { onRecord: (r) => records.push(r), drain: drain.signal });
+    await new Promise((r) => setImmediate(r));
+    drain.abort();
+    assert.equal(await run, 'done');
+    assert.deepEqual(
+      records.map((r) => r.line),
+      [1, 2, 3, 4],
+    );
+  });
+
   it('chunks that come after a pass failed (a bug below the route) are all answered', async () => {
     const { resolver } = fakeResolver();
     const resolve = resolver.resolve.bind(resolver);

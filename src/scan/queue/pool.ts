@@ -265,8 +265,11 @@ function createPool<R extends { line: number; input: string }>(
         run.drain?.addEventListener('abort', onDrain, { once: true });
         for (const item of items) {
           // A line the scan would skip without a record (blank, a comment) would leave its chunk owed forever.
-          if (carriesNoDomain(item.domain)) deliver({ item, task }, work.failed(item, 'not a domain name'));
-          else waiting.push({ item, task });
+          if (!carriesNoDomain(item.domain)) waiting.push({ item, task });
+          else {
+            task.started++; // counted with the domains started, so a drain still waits for every one in flight
+            deliver({ item, task }, work.failed(item, 'not a domain name'));
+          }
         }
         if (task.settled) return;
         if (driving) wakeFeed?.();
