@@ -163,6 +163,33 @@ describe('createDomainPool', () => {
     );
   });
 
+  it('a chunk whose consumer throws fails alone; the other chunks of the pass go on', async () => {
+    const { resolver, state } = nxdomainResolver((name) => (name.startsWith('slow') ? 30 : 1));
+    const pool = createDomainPool({ resolver, concurrency: 4 });
+    const broken = pool.run(items(1, 1, 'a'), {
+      onRecord: () => {
+        throw new Error('the sink broke');
+      },
+    });
+    const others: ScanRecord[] = [];
+    const other = pool.run(items(10, 3, 'slow'), { onRecord: (r) => others.push(r) });
+    await assert.rejects(Promise.race([broken, sleep(3000)]), /the sink broke/);
+    assert.equal(await Promise.race([other, sleep(3000)]), 'done');
+    assert.equal(others.length, 3);
+    // Thrown for a line that carries no domain, while the chunk is handed in: the run fails, nothing is left
+    // behind to be scanned for it later.
+    const left = pool.run([{ line: 1, input: '#c', domain: '#c' }, ...items(2, 2, 'never')], {
+      onRecord: () => {
+        throw new Error('the sink broke again');
+      },
+    });
+    await assert.rejects(left, /the sink broke again/);
+    const after: ScanRecord[] = [];
+    assert.equal(await pool.run(items(50, 2, 'after'), { onRecord: (r) => after.push(r) }), 'done');
+    assert.deepEqual(after.map((r) => r.domain).sort(), ['after0.test', 'after1.test']);
+    assert.ok(!state.asked.some((n) => n.startsWith('never')), 'the failed chunk’s domains were not asked');
+  });
+
   it('chunks that come after a pass failed (a bug below the route) are all answered', async () => {
     const { resolver } = fakeResolver();
     const resolve = resolver.resolve.bind(resolver);

@@ -110,7 +110,14 @@ function createPool<R extends { line: number; input: string }>(
   const deliver = (entry: Entry<R>, record: R): void => {
     const task = entry.task;
     if (task.settled) return;
-    task.run.onRecord(record);
+    try {
+      task.run.onRecord(record);
+    } catch (err) {
+      // The chunk's own consumer failed: that chunk fails, and the pass goes on for the others.
+      task.settled = true;
+      task.fail(err);
+      return;
+    }
     task.delivered++;
     if (--task.owed === 0) {
       task.settled = true;
@@ -264,6 +271,7 @@ function createPool<R extends { line: number; input: string }>(
         }
         run.drain?.addEventListener('abort', onDrain, { once: true });
         for (const item of items) {
+          if (task.settled) break; // its consumer failed on a line below
           // A line the scan would skip without a record (blank, a comment) would leave its chunk owed forever.
           if (!carriesNoDomain(item.domain)) waiting.push({ item, task });
           else {
