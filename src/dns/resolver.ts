@@ -165,7 +165,10 @@ export function createResolver(options: ResolverOptions): Resolver {
   // The pool picks the ID itself (unique on its socket), so the CSPRNG is not spent here.
   const pooledQuery: QueryOptions = { ...freshQuery, id: 0 };
 
-  /** One exchange at server `index`: a truncated UDP reply retried over TCP, the outcome published and the server's health noted. */
+  /**
+   * One exchange at server `index`: a truncated UDP reply retried over TCP, the outcome published and the
+   * server's health noted.
+   */
   function attemptAt(index: number, question: DnsQuestion, signal?: AbortSignal): Promise<ExchangeOutcome> {
     return new Promise((resolve, reject) => attemptWith(index, question, signal, resolve, reject));
   }

@@ -4,9 +4,9 @@ import { nxdomainResolver } from '../../test/helpers/fake-resolver.js';
 import type { ScanRecord } from './record.js';
 import { scanDomains } from './scan.js';
 
-/** Resolves NXDOMAIN to everything after 1–4 turns of the event loop (by the name's length). */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves NXDOMAIN to everything after 1–4 turns of the event loop (by the name's length). */
 const fakeResolver = () => nxdomainResolver((name) => 1 + (name.length % 4));
 
 async function collect(it: AsyncIterable<ScanRecord>): Promise<ScanRecord[]> {

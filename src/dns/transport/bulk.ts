@@ -213,25 +213,30 @@ export abstract class BulkPool<C extends Channel<C>> implements ExchangePool {
    */
   exchange(req: ExchangeRequest): Promise<ExchangeOutcome> {
     // Not an async function: the common path makes one promise, not two (a scan makes millions).
-    if (req.signal?.aborted) return Promise.reject(req.signal.reason as Error);
-    if (this.closed) return Promise.reject(this.closedError());
-    if (this.waitingHead < this.waiting.length || this.counters.inflight + this.admitted >= this.maxInflight) {
-      return this.exchangeWhenAdmitted(req);
-    }
+    if (!this.sendsNow(req)) return this.exchangeLater(req);
     return new Promise<ExchangeOutcome>((resolve, reject) => this.send(req, resolve, reject));
   }
 
   exchangeThen(req: ExchangeRequest, done: (o: ExchangeOutcome) => void, fail: (e: unknown) => void): void {
-    if (
-      req.signal?.aborted ||
-      this.closed ||
-      this.waitingHead < this.waiting.length ||
-      this.counters.inflight + this.admitted >= this.maxInflight
-    ) {
-      this.exchange(req).then(done, fail);
-      return;
-    }
-    this.send(req, done, fail);
+    if (this.sendsNow(req)) this.send(req, done, fail);
+    else this.exchangeLater(req).then(done, fail);
+  }
+
+  /** Whether a query goes out at once: not aborted, the pool open, nobody in line, room under the limit. */
+  private sendsNow(req: ExchangeRequest): boolean {
+    return (
+      req.signal?.aborted !== true &&
+      !this.closed &&
+      this.waitingHead >= this.waiting.length &&
+      this.counters.inflight + this.admitted < this.maxInflight
+    );
+  }
+
+  /** A query that cannot go out at once: refused (aborted, closed), or in line for room. */
+  private exchangeLater(req: ExchangeRequest): Promise<ExchangeOutcome> {
+    if (req.signal?.aborted) return Promise.reject(req.signal.reason as Error);
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.exchangeWhenAdmitted(req);
   }
 
   /** Closes the pool; queries still in flight end as network failures, queued ones are refused. */

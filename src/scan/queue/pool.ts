@@ -155,8 +155,12 @@ function createPool<R extends { line: number; input: string }>(
           waiter = null;
           w?.();
         };
-        const settledAll = (): void => {
+        const wakeIfIdle = (): void => {
           if (fed.size === 0) wake();
+        };
+        const close = (): void => {
+          closed = true;
+          wake();
         };
         async function* batches(): AsyncGenerator<string[]> {
           for (;;) {
@@ -171,13 +175,7 @@ function createPool<R extends { line: number; input: string }>(
             await new Promise<void>((resolve) => (waiter = resolve));
           }
         }
-        const feed: LineBatches = {
-          batches: batches(),
-          close: () => {
-            closed = true;
-            wake();
-          },
-        };
+        const feed: LineBatches = { batches: batches(), close };
         wakeFeed = wake;
         // Asked as each domain's turn to start comes: a cancelled or draining chunk's domains are dropped there.
         const skip = (line: number): boolean => {
@@ -185,7 +183,7 @@ function createPool<R extends { line: number; input: string }>(
           if (!entry) return true;
           if (entry.task.settled || entry.task.draining) {
             fed.delete(line);
-            settledAll();
+            wakeIfIdle();
             return true;
           }
           entry.task.started++;
@@ -197,11 +195,11 @@ function createPool<R extends { line: number; input: string }>(
             if (!entry) continue;
             fed.delete(record.line);
             deliver(entry, { ...record, line: entry.item.line, input: entry.item.input });
-            settledAll();
+            wakeIfIdle();
           }
         } catch (err) {
           // A bug below (resolveRoute threw something other than an MxError): fail every chunk of this pass.
-          feed.close?.();
+          close();
           for (const entry of fed.values()) {
             if (entry.task.settled) continue;
             entry.task.settled = true;
